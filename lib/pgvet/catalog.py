@@ -1,0 +1,141 @@
+"""The check catalogue: `queries/<area>/<check_id>.sql` with a YAML header, plus its `.md` doc.
+
+Header: a block of `-- ` comment lines between two `-- ---` lines, parsed as YAML.
+Discovered by glob and validated on load; a malformed check fails fast, naming its file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .errors import CatalogError, UsageError
+from .results import SEVERITIES
+
+REQUIRED_KEYS = ("id", "title", "area", "severity")
+ALLOWED_KEYS = set(REQUIRED_KEYS) | {"params", "requires", "sentence"}
+REQUIRES_KEYS = {"extensions", "min_server_version", "privileges"}
+DOC_SECTIONS = ("## Summary", "## Why it matters", "## How to fix", "## False positives")
+
+
+def default_queries_dir() -> Path:
+    """`queries/` at the project root (beside `lib/`)."""
+    return Path(__file__).resolve().parents[2] / "queries"
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    area: str
+    severity: str
+    sql: str
+    path: Path
+    params: dict = field(default_factory=dict)
+    requires: dict = field(default_factory=dict)
+    sentence: str | None = None
+
+    @property
+    def doc_path(self) -> Path:
+        return self.path.with_suffix(".md")
+
+    def resolved_params(self, overrides: dict | None = None) -> dict:
+        """Defaults from the header, overridden by `key` or `<check_id>.key` entries, typed like the default."""
+        values = dict(self.params)
+        for key, value in (overrides or {}).items():
+            check_id, _, name = key.rpartition(".")
+            if check_id not in ("", self.id) or name not in values:
+                continue
+            values[name] = _coerce(value, values[name], f"{self.id}.{name}")
+        return values
+
+
+def _coerce(value, default, name):
+    if not isinstance(value, str) or isinstance(default, str) or default is None:
+        return value
+    try:
+        if isinstance(default, bool):
+            return value.lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+    except ValueError:
+        raise UsageError(f"parameter {name} expects a {type(default).__name__}, got {value!r}") from None
+    return value
+
+
+def parse_header(text: str, path: Path) -> tuple[dict, str]:
+    """Split a check file into (metadata, SQL body)."""
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "-- ---":
+        raise CatalogError(f"{path}: a check must start with a '-- ---' YAML header")
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "-- ---")
+    except StopIteration:
+        raise CatalogError(f"{path}: the YAML header is not closed by '-- ---'") from None
+    yaml_text = "\n".join(line[3:] if line.startswith("-- ") else line.lstrip("-") for line in lines[1:end])
+    try:
+        meta = yaml.safe_load(yaml_text) or {}
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: header is not valid YAML: {str(exc).splitlines()[0]}") from None
+    return meta, "\n".join(lines[end + 1:]).strip()
+
+
+def load_check(path: Path) -> Check:
+    meta, body = parse_header(path.read_text(), path)
+    if not isinstance(meta, dict):
+        raise CatalogError(f"{path}: header must be a mapping")
+    missing = [k for k in REQUIRED_KEYS if not meta.get(k)]
+    if missing:
+        raise CatalogError(f"{path}: header lacks {', '.join(missing)}")
+    unknown = set(meta) - ALLOWED_KEYS
+    if unknown:
+        raise CatalogError(f"{path}: unknown header keys {', '.join(sorted(unknown))}")
+    if meta["id"] != path.stem:
+        raise CatalogError(f"{path}: id '{meta['id']}' does not match the file name")
+    if meta["area"] != path.parent.name:
+        raise CatalogError(f"{path}: area '{meta['area']}' does not match the folder '{path.parent.name}'")
+    if meta["severity"] not in SEVERITIES:
+        raise CatalogError(f"{path}: severity must be one of {', '.join(SEVERITIES)}")
+    params = meta.get("params") or {}
+    requires = meta.get("requires") or {}
+    if not isinstance(params, dict) or not isinstance(requires, dict) or set(requires) - REQUIRES_KEYS:
+        raise CatalogError(f"{path}: params must be a mapping; requires may hold {', '.join(sorted(REQUIRES_KEYS))}")
+    if not body:
+        raise CatalogError(f"{path}: no SQL after the header")
+    if not path.with_suffix(".md").exists():
+        raise CatalogError(f"{path}: missing its doc {path.with_suffix('.md').name}")
+    return Check(id=meta["id"], title=meta["title"], area=meta["area"], severity=meta["severity"], sql=body,
+                 path=path, params=params, requires=requires, sentence=meta.get("sentence"))
+
+
+@lru_cache(maxsize=8)
+def _load_all(root: Path) -> tuple[Check, ...]:
+    checks = tuple(load_check(p) for p in sorted(root.glob("*/*.sql")))
+    seen: dict[str, Path] = {}
+    for c in checks:
+        if c.id in seen:
+            raise CatalogError(f"{c.path}: id '{c.id}' is also used by {seen[c.id]}")
+        seen[c.id] = c.path
+    return checks
+
+
+def load_checks(root: Path | None = None) -> list[Check]:
+    """Every check under `root` (default: the project's queries/), in area/id order."""
+    return list(_load_all(Path(root or default_queries_dir()).resolve()))
+
+
+def select_checks(checks: list[Check], only: str | list[str] | None = None) -> list[Check]:
+    """Filter by a comma-separated list of areas and/or check ids; unknown names are a UsageError."""
+    if not only:
+        return list(checks)
+    names = [n.strip() for n in (only.split(",") if isinstance(only, str) else only) if n.strip()]
+    known = {c.area for c in checks} | {c.id for c in checks}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"unknown check or area: {', '.join(unknown)} (known areas: "
+                         f"{', '.join(sorted({c.area for c in checks}))}; `pgvet checks` lists check ids)")
+    return [c for c in checks if c.area in names or c.id in names]

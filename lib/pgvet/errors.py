@@ -1,0 +1,31 @@
+"""Errors that pgvet reports as one line, with the exit code they map to."""
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # reserved for --fail-on
+EXIT_USAGE = 2
+EXIT_FAILED = 3
+
+
+class PgvetError(Exception):
+    """An expected failure: printed as one line, never as a traceback."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageError(PgvetError):
+    """The user asked for something malformed (bad DSN, unknown check id, bad parameter)."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConnectionFailed(PgvetError):
+    """The target could not be reached or refused us."""
+
+    exit_code = EXIT_FAILED
+
+
+class CatalogError(PgvetError):
+    """A check file is malformed: fail fast, naming the file."""
+
+    exit_code = EXIT_USAGE

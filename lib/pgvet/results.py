@@ -1,0 +1,121 @@
+"""The one result contract every consumer reads: notebooks, plots, findings.json, the CLI."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+SEVERITIES = ("critical", "warning", "info")
+STATUSES = ("ok", "error", "timeout", "skipped")
+# Columns of a check's result row that are not metrics.
+IDENTITY_COLUMNS = ("schema", "table", "column", "object", "detail", "severity")
+
+
+def finding_key(check: str, schema: str | None, table: str | None, column: str | None = None,
+                obj: str | None = None) -> str:
+    """Stable key `<check_id>:<schema>.<table>[.<column or object>]` for suppressions and diffs."""
+    parts = [p for p in (schema, table, column or obj) if p]
+    return f"{check}:{'.'.join(parts)}"
+
+
+def _plain(value):
+    """A JSON-safe scalar for a metric value."""
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return int(value) if value.is_integer() and abs(value) < 2**53 else round(value, 4)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
+@dataclass
+class Finding:
+    key: str
+    check: str
+    severity: str
+    schema: str | None
+    table: str | None
+    column: str | None
+    object: str | None
+    detail: str
+    metrics: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, check_id: str, default_severity: str, row: dict) -> "Finding":
+        metrics = {k: _plain(v) for k, v in row.items() if k not in IDENTITY_COLUMNS}
+        severity = row.get("severity") or default_severity
+        return cls(key=finding_key(check_id, row.get("schema"), row.get("table"), row.get("column"), row.get("object")),
+                   check=check_id, severity=severity, schema=row.get("schema"), table=row.get("table"),
+                   column=row.get("column"), object=row.get("object"), detail=row.get("detail") or "",
+                   metrics=metrics)
+
+
+@dataclass
+class CheckResult:
+    id: str
+    title: str
+    area: str
+    severity: str
+    status: str
+    reason: str | None
+    duration_ms: int
+    params: dict
+    findings: list[Finding] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """The check's entry in findings.json (without its findings)."""
+        d = asdict(self)
+        d.pop("findings")
+        d["findings"] = len(self.findings)
+        return d
+
+
+@dataclass
+class AuditRun:
+    target: str
+    generated_at: str
+    server_version: str
+    pgvet_version: str
+    checks: list[CheckResult]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for c in self.checks for f in c.findings]
+
+    def severity_counts(self) -> dict[str, int]:
+        counts = {s: 0 for s in SEVERITIES}
+        for f in self.findings:
+            counts[f.severity] = counts.get(f.severity, 0) + 1
+        return counts
+
+    def to_dict(self) -> dict:
+        return {"target": self.target, "generated_at": self.generated_at, "server_version": self.server_version,
+                "pgvet_version": self.pgvet_version, "checks": [c.summary() for c in self.checks],
+                "findings": [asdict(f) for f in self.findings]}
+
+    def write_json(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=False, default=str) + "\n")
+        return path
+
+    @classmethod
+    def read_json(cls, path: str | Path) -> "AuditRun":
+        d = json.loads(Path(path).read_text())
+        by_check: dict[str, list[Finding]] = {}
+        for f in d["findings"]:
+            by_check.setdefault(f["check"], []).append(Finding(**f))
+        checks = []
+        for c in d["checks"]:
+            c = {k: v for k, v in c.items() if k != "findings"}
+            checks.append(CheckResult(**c, findings=by_check.get(c["id"], [])))
+        return cls(target=d["target"], generated_at=d["generated_at"], server_version=d["server_version"],
+                   pgvet_version=d["pgvet_version"], checks=checks)
