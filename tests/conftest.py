@@ -1,0 +1,78 @@
+"""Fixtures on a real embedded PostgreSQL: one server per test session, one database per test."""
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "lib"))
+
+from pgvet import demo  # noqa: E402
+from pgvet.connection import resolve_target  # noqa: E402
+from pgvet.runner import run_audit  # noqa: E402
+from pgvet.server import EmbeddedServer  # noqa: E402
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    srv = EmbeddedServer(tmp_path_factory.mktemp("pgserver"))
+    info = srv.start()
+    yield info
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def admin_dsn(server) -> str:
+    return server.dsn()
+
+
+class Database:
+    """A fresh database: `sql()` runs setup as superuser, `target` is what pgvet audits."""
+
+    def __init__(self, server, name: str):
+        self.server, self.name = server, name
+        self.dsn = server.dsn(dbname=name)
+        self.target = resolve_target(dsn=self.dsn, name=name)
+
+    def sql(self, statement: str, params=None):
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            cur = conn.execute(statement, params)
+            return cur.fetchall() if cur.description else None
+
+    def audit(self, only: str, **params):
+        return run_audit(self.target, only=only, params=params)
+
+    def findings(self, check: str, **params):
+        run = self.audit(check, **params)
+        (result,) = run.checks
+        assert result.status == "ok", result.reason
+        return {f.key: f for f in result.findings}
+
+
+@pytest.fixture
+def db(server, admin_dsn):
+    name = f"t{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield Database(server, name)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def demo_db(server, admin_dsn):
+    name = demo.build(admin_dsn)
+    return Database(server, name)
+
+
+@pytest.fixture(scope="session")
+def demo_audit(demo_db):
+    return run_audit(demo_db.target, params=demo.planted()["report_params"])

@@ -1,0 +1,47 @@
+"""The demo database: every planted defect that a shipped check covers is found with its exact
+numbers, and nothing outside the planted set is reported."""
+import pytest
+
+from pgvet.catalog import load_checks
+from pgvet.demo import planted
+
+SHIPPED = {c.id for c in load_checks()}
+EXPECTED = [(name, d) for name, d in planted()["defects"].items() if d["check"] in SHIPPED and "key" in d]
+
+
+def test_every_shipped_check_ran_cleanly_on_the_demo(demo_audit):
+    assert {c.id: c.status for c in demo_audit.checks} == {c: "ok" for c in SHIPPED}
+
+
+@pytest.mark.parametrize("name, defect", EXPECTED, ids=[n for n, _ in EXPECTED])
+def test_planted_defect_is_found_with_its_exact_numbers(demo_audit, name, defect):
+    found = {f.key: f for f in demo_audit.findings}
+    assert defect["key"] in found, f"{name} not found"
+    metrics = found[defect["key"]].metrics
+    assert {k: metrics.get(k) for k in defect["metrics"]} == defect["metrics"]
+    if "min_bloat_pct" in defect:
+        assert metrics["bloat_pct"] >= defect["min_bloat_pct"]
+
+
+def test_nothing_outside_the_planted_set_is_reported(demo_audit):
+    assert sorted(f.key for f in demo_audit.findings) == sorted(d["key"] for _, d in EXPECTED)
+
+
+def test_the_demo_plants_the_defects_later_checks_will_look_for(demo_db):
+    d = planted()["defects"]
+    rain = d["rain_events_transaction_id"]
+    assert demo_db.sql("""SELECT count(transaction_id), count(*) - count(transaction_id),
+                                 count(t.id) FROM rain_events r LEFT JOIN transactions t ON t.legacy_id = r.transaction_id
+                       """) == [(rain["rows_with_value"], rain["rows_null"], rain["resolvable_via_legacy_id"])]
+    assert demo_db.sql("SELECT count(*) FROM user_badges ub WHERE NOT EXISTS "
+                       "(SELECT 1 FROM badges b WHERE b.id = ub.badge_id)") == [(d["user_badges_not_valid_fk"]["orphans"],)]
+    assert demo_db.sql("SELECT convalidated FROM pg_constraint WHERE conname = 'user_badges_badge_id_fkey'") == [(False,)]
+    assert demo_db.sql("SELECT count(*) FROM order_items oi WHERE NOT EXISTS "
+                       "(SELECT 1 FROM products p WHERE p.id = oi.product_id)") == [(d["order_items_disabled_fk_trigger"]["orphans"],)]
+    assert demo_db.sql("SELECT count(*) FROM pg_trigger t JOIN pg_constraint c ON c.oid = t.tgconstraint "
+                       "WHERE c.conname = 'order_items_product_id_fkey' AND t.tgrelid = 'order_items'::regclass "
+                       "AND t.tgenabled = 'D'") == [(2,)]
+    assert demo_db.sql("SELECT count(*) FROM user_titles ut WHERE NOT EXISTS "
+                       "(SELECT 1 FROM users u WHERE u.id = ut.user_id)") == [(d["user_titles_orphans_under_valid_fk"]["orphans"],)]
+    assert demo_db.sql("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'users'::regclass "
+                       "AND indkey::text = '1' ORDER BY 1") == [("idx_users_id",), ("users_pkey",)]
