@@ -41,7 +41,8 @@ def _split_password(conninfo: str) -> tuple[str, str | None]:
 
 
 def write_report(target: Target, out_root: str | Path = "reports", only: str = "", params: dict | None = None,
-                 timeout_ms: int = 30_000, day: date | None = None) -> Report:
+                 timeout_ms: int = 30_000, day: date | None = None,
+                 notebook: Path = NOTEBOOKS / "overview.ipynb") -> Report:
     """Execute the overview notebook for `target`; replace that day's report atomically."""
     probe(target)  # fail fast with one clear line before starting a kernel
     day_dir = Path(out_root) / (day or date.today()).isoformat()
@@ -58,7 +59,7 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
     failed = None
     try:
         papermill.execute_notebook(
-            str(NOTEBOOKS / "overview.ipynb"), str(executed), cwd=str(NOTEBOOKS), progress_bar=False,
+            str(notebook), str(executed), cwd=str(NOTEBOOKS), progress_bar=False,
             log_output=False, kernel_name="python3",
             parameters={"target": target.name, "dsn": dsn, "only": only or "", "params": dict(params or {}),
                         "out_dir": str(work.resolve()), "timeout_ms": int(timeout_ms)})

@@ -1,0 +1,163 @@
+"""The pipeline end to end: CLI -> Papermill -> findings.json + offline HTML, with no secret anywhere."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from pgvet.connection import resolve_target
+from pgvet.demo import planted
+from pgvet.report import NOTEBOOKS, write_report
+
+PGVET = [sys.executable, "-m", "pgvet.cli"]
+PASSWORD = "Sup3r-Secret-Pw-7781"
+
+
+def pgvet(*args, env=None):
+    return subprocess.run(PGVET + list(args), capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          timeout=300)
+
+
+def demo_params():
+    return [a for k, v in planted()["report_params"].items() for a in ("--param", f"{k}={v}")]
+
+
+@pytest.fixture(scope="module")
+def auditor(demo_db, tmp_path_factory):
+    """A read-only login with a password that only libpq's pgpass file knows."""
+    demo_db.sql(f"CREATE ROLE pgvet_auditor LOGIN PASSWORD '{PASSWORD}';"
+                "GRANT pg_read_all_stats, pg_read_all_data TO pgvet_auditor")
+    pgpass = tmp_path_factory.mktemp("secrets") / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{demo_db.server.port}:*:pgvet_auditor:{PASSWORD}\n")
+    pgpass.chmod(0o600)
+    yield f"host=127.0.0.1 port={demo_db.server.port} dbname={demo_db.name} user=pgvet_auditor", pgpass
+    demo_db.sql("DROP OWNED BY pgvet_auditor; DROP ROLE pgvet_auditor")
+
+
+@pytest.fixture(scope="module")
+def report(auditor, tmp_path_factory):
+    dsn, pgpass = auditor
+    out = tmp_path_factory.mktemp("reports")
+    result = pgvet("report", "--dsn", dsn, "--target", "demo", "--out", str(out), *demo_params(),
+                   env={"PGPASSFILE": str(pgpass)})
+    return result, out
+
+
+def test_report_writes_a_dated_folder_and_prints_its_path(report):
+    result, out = report
+    assert result.returncode == 0, result.stderr
+    (day,) = [p.name for p in out.iterdir()]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", day)
+    index = out / day / "demo" / "index.html"
+    assert result.stdout.strip() == str(index.resolve())
+    assert sorted(p.name for p in index.parent.iterdir()) == ["findings.json", "index.html", "overview.ipynb"]
+
+
+def test_findings_json_has_the_stable_shape_and_the_planted_findings(report, demo_audit):
+    _, out = report
+    data = json.loads(next(out.glob("*/demo/findings.json")).read_text())
+    assert {"target", "generated_at", "server_version", "pgvet_version", "checks", "findings"} <= set(data)
+    assert data["target"] == "demo" and data["server_version"].startswith("18")
+    for check in data["checks"]:
+        assert {"id", "title", "area", "severity", "status", "reason", "duration_ms", "params"} <= set(check)
+        assert check["status"] == "ok"
+    for finding in data["findings"]:
+        assert set(finding) == {"key", "check", "severity", "schema", "table", "column", "object", "detail", "metrics"}
+        assert all(not isinstance(v, (dict, list)) for v in finding["metrics"].values())
+    # a read-only role with pg_read_all_stats sees what the superuser sees
+    assert sorted(f["key"] for f in data["findings"]) == sorted(f.key for f in demo_audit.findings)
+
+
+def test_html_is_offline_with_plotly_inlined_once_and_charts_drawn(report):
+    _, out = report
+    html = next(out.glob("*/demo/index.html")).read_text()
+    assert len(re.findall(r"plotly\.js v\d", html)) == 1
+    assert not re.search(r"<script[^>]+src=", html), "the report must load nothing from the network"
+    assert not re.search(r"<link[^>]+href=\"http", html)
+    assert html.count('class="plotly-graph-div"') == 2
+    assert "pgvet-verdict" in html and "fk_type_mismatch" in html
+    assert "injected-parameters" not in html and "out_dir" not in html
+
+
+def test_no_password_in_any_output_or_console_text(report):
+    result, out = report
+    assert PASSWORD not in result.stdout + result.stderr
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert PASSWORD not in path.read_text(errors="replace"), path
+
+
+def test_a_password_given_in_the_dsn_reaches_libpq_but_no_output(auditor, tmp_path):
+    dsn, _ = auditor
+    result = pgvet("report", "--dsn", f"{dsn} password={PASSWORD}", "--target", "inline", "--out", str(tmp_path),
+                   "--only", "fk_type_mismatch")
+    assert result.returncode == 0, result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert PASSWORD not in path.read_text(errors="replace"), path
+    nb = nbformat.read(str(next(tmp_path.glob("*/inline/overview.ipynb"))), as_version=4)
+    assert "password=" not in json.dumps(nb.metadata.get("papermill", {})).lower()
+
+
+def test_a_failed_notebook_still_writes_html_showing_the_error(demo_db, tmp_path):
+    nb = nbformat.read(str(NOTEBOOKS / "overview.ipynb"), as_version=4)
+    nb.cells = nb.cells[:3] + [nbformat.v4.new_code_cell('pv.run(target=target, dsn=dsn, only="no_such_check")')]
+    broken = tmp_path / "broken.ipynb"
+    nbformat.write(nb, str(broken))
+    rep = write_report(resolve_target(dsn=demo_db.dsn, name="broken"), out_root=tmp_path / "out", notebook=broken)
+    assert rep.failed and "UsageError" in rep.failed
+    assert "unknown check or area: no_such_check" in rep.index_html.read_text()
+
+
+def test_rerunning_on_the_same_day_replaces_the_report(demo_db, tmp_path):
+    target = resolve_target(dsn=demo_db.dsn, name="again")
+    first = write_report(target, out_root=tmp_path, only="fk_type_mismatch")
+    (first.directory / "stale.txt").write_text("from the first run")
+    second = write_report(target, out_root=tmp_path, only="table_bloat")
+    assert second.directory == first.directory and not (second.directory / "stale.txt").exists()
+    assert [c["id"] for c in json.loads(second.findings_json.read_text())["checks"]] == ["table_bloat"]
+    assert [p.name for p in second.directory.parent.iterdir()] == ["again"]  # no temp or old folders left
+
+
+# -- command line -------------------------------------------------------------------------------
+def _one_line_error(result, code, text):
+    assert result.returncode == code, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pgvet: error: ") and text in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_dsn_is_one_line_and_exit_2():
+    _one_line_error(pgvet("report", "--dsn", "host=db port"), 2, "invalid DSN")
+
+
+def test_unknown_check_is_one_line_and_exit_2():
+    _one_line_error(pgvet("report", "--dsn", "dbname=x", "--only", "no_such_check"), 2, "unknown check or area")
+
+
+def test_unreachable_host_is_one_line_and_exit_3(tmp_path):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = pgvet("report", "--dsn", f"host=127.0.0.1 port={port} dbname=x user=x", "--out", str(tmp_path))
+    _one_line_error(result, 3, "cannot reach the server")
+    assert list(tmp_path.iterdir()) == [] or all(not any(d.iterdir()) for d in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", [[], ["report"], ["checks"], ["server"], ["demo"]])
+def test_every_command_explains_its_usage(command):
+    result = pgvet(*command, "--help")
+    assert result.returncode == 0 and "usage: pgvet" in result.stdout
+
+
+def test_checks_lists_every_check_with_its_parameters():
+    result = pgvet("checks")
+    assert result.returncode == 0
+    assert "seq_scan_hotspots" in result.stdout and "min_seq_scans=1000" in result.stdout
