@@ -7,7 +7,7 @@ _MASK = "********"
 _known_secrets: set[str] = set()
 
 _PATTERNS = [
-    # key/value conninfo: password=secret or password='se cret'
+    # key/value conninfo: the value after password=, bare or single-quoted
     (re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)"), r"\1" + _MASK),
     # URLs: scheme://user:secret@host
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^@\s/]+)(@)"), r"\1" + _MASK + r"\3"),

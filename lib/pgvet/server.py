@@ -20,7 +20,6 @@ import socket
 import stat
 import subprocess
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -69,9 +68,6 @@ class ServerInfo:
 
     def dsn(self, dbname: str = "postgres", user: str = SUPERUSER) -> str:
         return f"host={self.socket_dir} port={self.port} dbname={dbname} user={user}"
-
-    def url(self, dbname: str = "postgres", user: str = SUPERUSER) -> str:
-        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
 
 
 def _service_user() -> pwd.struct_passwd | None:
@@ -232,16 +228,6 @@ class EmbeddedServer:
         if r.returncode != 0:
             raise PgvetError(f"could not stop the embedded server: {r.stderr.strip()}")
         return True
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        info = self.info()
-        while info and time.monotonic() < deadline:
-            r = self._run([str(self.bin_dir() / "pg_isready"), "-h", info.socket_dir, "-p", str(info.port)])
-            if r.returncode == 0:
-                return
-            time.sleep(0.1)
-        raise PgvetError("embedded PostgreSQL is not accepting connections")
 
 
 def default_server_dir() -> Path:
