@@ -15,7 +15,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .connection import Target, probe
 from .export import notebook_to_html, redacted
-from .redact import remember_secret
+from .errors import PgvetError
+from .redact import redact, remember_secret
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -65,6 +66,10 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
                         "out_dir": str(work.resolve()), "timeout_ms": int(timeout_ms)})
     except papermill.PapermillExecutionError as exc:
         failed = f"{exc.ename}: {exc.evalue}".splitlines()[0]
+    except Exception as exc:  # the kernel did not start or the notebook is unreadable: no report
+        shutil.rmtree(work, ignore_errors=True)
+        reason = redact(str(exc)).strip().splitlines()[0] if str(exc).strip() else ""
+        raise PgvetError(f"could not execute the notebook: {type(exc).__name__} {reason}".strip()) from None
     finally:
         if password:
             os.environ.pop("PGPASSWORD", None) if env_before is None else os.environ.update(PGPASSWORD=env_before)
