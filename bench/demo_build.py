@@ -16,7 +16,7 @@ with tempfile.TemporaryDirectory() as tmp:
     t2 = time.perf_counter()
     run = run_audit(resolve_target(dsn=info.dsn(dbname=name)), params=demo.planted()["report_params"])
     t3 = time.perf_counter()
-    server.stop()
+    server.remove()
     print(f"server initdb+start  {t1 - t0:6.2f} s")
     print(f"demo build           {t2 - t1:6.2f} s")
     print(f"audit ({len(run.checks)} checks)     {t3 - t2:6.2f} s  "

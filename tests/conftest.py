@@ -26,7 +26,7 @@ def server(tmp_path_factory):
     srv = EmbeddedServer(tmp_path_factory.mktemp("pgserver"))
     info = srv.start()
     yield info
-    srv.stop()
+    srv.remove()
 
 
 @pytest.fixture(scope="session")

@@ -32,3 +32,5 @@ def test_restart_reuses_the_data_directory(tmp_path):
     finally:
         srv.stop()
     assert srv.stop() is False
+    srv.remove()
+    assert not srv.base_dir.exists()

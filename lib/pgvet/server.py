@@ -229,6 +229,11 @@ class EmbeddedServer:
             raise PgvetError(f"could not stop the embedded server: {r.stderr.strip()}")
         return True
 
+    def remove(self) -> None:
+        """Stop the server and delete its directory (also the temp-dir fallback, if used)."""
+        self.stop()
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+
 
 def default_server_dir() -> Path:
     """`$PGVET_SERVER_DIR`, else `.pgvet/server` under the current directory."""
