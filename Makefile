@@ -28,5 +28,6 @@ lab: $(STAMP)
 server-stop:
 	$(BIN)/pgvet server stop
 
-clean: server-stop
+clean:
+	test ! -x $(BIN)/pgvet || $(BIN)/pgvet server remove
 	rm -rf .pgvet

