@@ -103,10 +103,14 @@ def engine(target: Target, **guards) -> sqlalchemy.Engine:
                                     poolclass=NullPool)
 
 
+def describe(conn: psycopg.Connection) -> dict:
+    """Server version, database and user of an open connection (no query needed)."""
+    info = conn.info
+    return {"server_version": info.parameter_status("server_version"), "database": info.dbname,
+            "user": info.user, "server_version_num": info.server_version}
+
+
 def probe(target: Target) -> dict:
     """Connect once and describe the server; raises ConnectionFailed."""
     with connect(target) as conn:
-        row = conn.execute("select current_setting('server_version'), current_database(), current_user,"
-                           " current_setting('server_version_num')::int").fetchone()
-        conn.rollback()
-    return {"server_version": row[0], "database": row[1], "user": row[2], "server_version_num": row[3]}
+        return describe(conn)

@@ -10,10 +10,11 @@ SEVERITY_COLOURS = {"critical": "#c62828", "warning": "#f9a825", "info": "#1565c
 
 def findings_by_area(run: AuditRun) -> go.Figure:
     """Stacked bars: findings per area, one colour per severity."""
-    areas = sorted({c.area for c in run.checks})
+    area_of = {c.id: c.area for c in run.checks}
+    areas = sorted(set(area_of.values()))
     fig = go.Figure()
     for sev in SEVERITIES:
-        counts = [sum(1 for f in run.findings if f.severity == sev and _area(run, f.check) == a) for a in areas]
+        counts = [sum(1 for f in run.findings if f.severity == sev and area_of[f.check] == a) for a in areas]
         fig.add_bar(name=sev, x=areas, y=counts, marker_color=SEVERITY_COLOURS[sev])
     fig.update_layout(barmode="stack", title="Findings by area and severity", yaxis_title="findings",
                       height=360, margin=dict(l=40, r=20, t=50, b=40), template="plotly_white")
@@ -30,7 +31,3 @@ def check_durations(run: AuditRun) -> go.Figure:
     fig.update_layout(title="Check run time (ms)", height=120 + 28 * len(checks),
                       margin=dict(l=200, r=20, t=50, b=40), template="plotly_white")
     return fig
-
-
-def _area(run: AuditRun, check_id: str) -> str:
-    return next(c.area for c in run.checks if c.id == check_id)

@@ -71,8 +71,10 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
         reason = redact(str(exc)).strip().splitlines()[0] if str(exc).strip() else ""
         raise PgvetError(f"could not execute the notebook: {type(exc).__name__} {reason}".strip()) from None
     finally:
-        if password:
-            os.environ.pop("PGPASSWORD", None) if env_before is None else os.environ.update(PGPASSWORD=env_before)
+        if password and env_before is None:
+            os.environ.pop("PGPASSWORD", None)
+        elif password:
+            os.environ["PGPASSWORD"] = env_before
     nbformat.write(redacted(nbformat.read(str(executed), as_version=4)), str(executed))
     notebook_to_html(executed, work / "index.html", title=f"pgvet — {target.name} — {day_dir.name}")
     _replace_dir(work, final)

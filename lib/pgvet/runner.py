@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from . import __version__
 from .catalog import Check, load_checks, select_checks
-from .connection import DEFAULT_STATEMENT_TIMEOUT_MS, Target, engine, probe
+from .connection import DEFAULT_STATEMENT_TIMEOUT_MS, Target, describe, engine
 from .redact import redact
 from .results import AuditRun, CheckResult, Finding
 
@@ -80,10 +80,10 @@ def run_audit(target: Target, only: str | list[str] | None = None, params: dict 
               timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS, checks: list[Check] | None = None) -> AuditRun:
     """Run the selected checks against `target` and return the whole run."""
     selected = select_checks(checks if checks is not None else load_checks(), only)
-    server = probe(target)
     results = []
     eng = engine(target)
-    with eng.connect() as conn:
+    with eng.connect() as conn:  # one connection for the whole run; it also tells the server version
+        server = describe(conn.connection.driver_connection)
         for check in selected:
             results.append(run_check(conn, check, params, timeout_ms, server["server_version_num"]))
     eng.dispose()
