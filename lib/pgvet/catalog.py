@@ -1,13 +1,18 @@
-"""The check catalogue: `queries/<area>/<check_id>.sql` with a YAML header, plus its `.md` doc.
+"""The check catalogue: `queries/<area>/<check_id>.sql` (or `.py`) with a YAML header, plus its `.md` doc.
 
-Header: a block of `-- ` comment lines between two `-- ---` lines, parsed as YAML.
+SQL checks: a block of `-- ` comment lines between two `-- ---` lines, parsed as YAML, then one
+SELECT. Python checks (several queries, e.g. orphan counting): the module docstring opens with
+the same YAML between `---` lines, and the module defines `findings(ctx) -> list[dict]`.
 Discovered by glob and validated on load; a malformed check fails fast, naming its file.
 """
 from __future__ import annotations
 
+import ast
+import importlib.util
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -36,6 +41,7 @@ class Check:
     params: dict = field(default_factory=dict)
     requires: dict = field(default_factory=dict)
     sentence: str | None = None
+    function: Callable | None = None   # Python checks: findings(ctx) -> list[dict]
 
     @property
     def doc_path(self) -> Path:
@@ -84,8 +90,29 @@ def parse_header(text: str, path: Path) -> tuple[dict, str]:
     return meta, "\n".join(lines[end + 1:]).strip()
 
 
+def _python_check(path: Path) -> tuple[dict, str, Callable]:
+    """(metadata, source, findings function) of a `.py` check."""
+    source = path.read_text()
+    try:
+        doc = ast.get_docstring(ast.parse(source)) or ""
+    except SyntaxError as exc:
+        raise CatalogError(f"{path}: not valid Python: {exc.msg} (line {exc.lineno})") from None
+    meta, _ = parse_header("\n".join("-- " + line for line in doc.splitlines()), path)
+    spec = importlib.util.spec_from_file_location(f"pgvet_checks.{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    function = getattr(module, "findings", None)
+    if not callable(function):
+        raise CatalogError(f"{path}: a Python check must define findings(ctx)")
+    return meta, source, function
+
+
 def load_check(path: Path) -> Check:
-    meta, body = parse_header(path.read_text(), path)
+    function = None
+    if path.suffix == ".py":
+        meta, body, function = _python_check(path)
+    else:
+        meta, body = parse_header(path.read_text(), path)
     if not isinstance(meta, dict):
         raise CatalogError(f"{path}: header must be a mapping")
     missing = [k for k in REQUIRED_KEYS if not meta.get(k)]
@@ -109,12 +136,13 @@ def load_check(path: Path) -> Check:
     if not path.with_suffix(".md").exists():
         raise CatalogError(f"{path}: missing its doc {path.with_suffix('.md').name}")
     return Check(id=meta["id"], title=meta["title"], area=meta["area"], severity=meta["severity"], sql=body,
-                 path=path, params=params, requires=requires, sentence=meta.get("sentence"))
+                 path=path, params=params, requires=requires, sentence=meta.get("sentence"), function=function)
 
 
 @lru_cache(maxsize=8)
 def _load_all(root: Path) -> tuple[Check, ...]:
-    checks = tuple(load_check(p) for p in sorted(root.glob("*/*.sql")))
+    files = [p for p in root.glob("*/*") if p.suffix in (".sql", ".py") and not p.name.startswith("_")]
+    checks = tuple(load_check(p) for p in sorted(files))
     seen: dict[str, Path] = {}
     for c in checks:
         if c.id in seen:

@@ -69,6 +69,7 @@ class CheckResult:
     duration_ms: int
     params: dict
     findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # partial results, e.g. a relationship that timed out
 
     def summary(self) -> dict:
         """The check's entry in findings.json (without its findings)."""

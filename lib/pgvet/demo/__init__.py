@@ -29,7 +29,8 @@ def _settings(spec: dict) -> dict[str, str]:
         user_titles_orphans=d["user_titles_orphans_under_valid_fk"]["orphans"],
         rain_with_value=d["rain_events_transaction_id"]["rows_with_value"],
         rain_resolvable=d["rain_events_transaction_id"]["resolvable_via_legacy_id"],
-        orders_deleted=d["orders_bloat"]["metrics"]["dead_tuples"],
+        orders_deleted=d["orders_bloat"]["deleted"],
+        thread_subscriptions_orphans=d["thread_subscriptions_no_fks"]["orphans"],
         order_items_orphans=d["order_items_disabled_fk_trigger"]["orphans"],
     )
     return {f"pgvet_demo.{k}": str(v) for k, v in values.items()}

@@ -158,6 +158,39 @@ SELECT pg_temp.uid('rain', g), pg_temp.uid('user', 1 + g % pg_temp.n('users')),
        round((random() * 5)::numeric, 8), timestamptz '2025-01-01' + g * interval '1 hour'
 FROM generate_series(1, pg_temp.n('rain_events')) g;
 
+-- planted: a table created under a "no foreign keys" policy: both references are implied only,
+-- and some subscriptions outlived threads deleted by a cleanup script
+CREATE TABLE thread_subscriptions (
+    user_id    uuid NOT NULL,
+    thread_id  uuid NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (user_id, thread_id)
+);
+INSERT INTO thread_subscriptions
+SELECT pg_temp.uid('user', 1 + g % pg_temp.n('users')), pg_temp.uid('thread', 1 + (g * 13) % pg_temp.n('threads')),
+       timestamptz '2025-05-01' + g * interval '1 minute'
+FROM generate_series(1, pg_temp.n('thread_subscriptions')) g;
+INSERT INTO thread_subscriptions
+SELECT pg_temp.uid('user', g), pg_temp.uid('deleted-thread', g), timestamptz '2025-05-20'
+FROM generate_series(1, pg_temp.n('thread_subscriptions_orphans')) g;
+
+-- planted: a polymorphic reference; content_type names the table content_id points into
+CREATE TABLE reactions (
+    id           uuid PRIMARY KEY,
+    user_id      uuid NOT NULL REFERENCES users (id),
+    content_type text NOT NULL,
+    content_id   uuid NOT NULL,
+    emoji        text NOT NULL
+);
+CREATE INDEX reactions_user_id_idx ON reactions (user_id);
+INSERT INTO reactions
+SELECT pg_temp.uid('reaction', g), pg_temp.uid('user', 1 + g % pg_temp.n('users')),
+       CASE WHEN g % 4 = 0 THEN 'Thread' ELSE 'Post' END,
+       CASE WHEN g % 4 = 0 THEN pg_temp.uid('thread', 1 + g % pg_temp.n('threads'))
+            ELSE pg_temp.uid('post', 1 + g % pg_temp.n('posts')) END,
+       (ARRAY['+1','heart','laugh'])[1 + g % 3]
+FROM generate_series(1, pg_temp.n('reactions')) g;
+
 -- shop ---------------------------------------------------------------------------------
 CREATE TABLE products (id uuid PRIMARY KEY, name text NOT NULL, price numeric(12, 2) NOT NULL);
 INSERT INTO products SELECT pg_temp.uid('product', g), 'Product ' || g, (g % 90) + 0.99
@@ -168,13 +201,15 @@ CREATE TABLE orders (
     user_id    uuid NOT NULL REFERENCES users (id),
     status     text NOT NULL,
     note       text,
+    paypal_transaction_id text,                 -- not a reference: the payment provider's id
     created_at timestamptz NOT NULL
 ) WITH (autovacuum_enabled = false);      -- planted: part of the bloat story
 CREATE INDEX orders_user_id_idx ON orders (user_id);
 INSERT INTO orders
 SELECT pg_temp.uid('order', g), pg_temp.uid('user', 1 + g % pg_temp.n('users')),
        CASE WHEN g <= pg_temp.n('orders_deleted') THEN 'abandoned' ELSE 'paid' END,
-       'gift wrap: ' || md5(g::text), timestamptz '2025-04-01' + g * interval '2 minutes'
+       'gift wrap: ' || md5(g::text), 'PAYID-' || upper(substr(md5('pp' || g), 1, 20)),
+       timestamptz '2025-04-01' + g * interval '2 minutes'
 FROM generate_series(1, pg_temp.n('orders')) g;
 
 -- planted bloat: abandoned carts deleted, no VACUUM (autovacuum is off for orders). Done before

@@ -1,0 +1,47 @@
+"""References between tables: declared foreign keys, inferred ones, and the rows that break them.
+
+The checks in `queries/references/*.py` call these two functions; both cache their result for
+the whole audit run, so the catalog is read once and each child table is scanned once.
+"""
+from __future__ import annotations
+
+from .inference import Hints, infer_references
+from .model import Reference, read_snapshot
+from .orphans import OrphanCount, count_orphans
+
+__all__ = ["Reference", "OrphanCount", "all_references", "orphan_counts", "reference_row"]
+
+
+def all_references(ctx) -> list[Reference]:
+    """Declared foreign keys plus inferred references (with evidence), read once per run."""
+    hints_file = ctx.params.get("hints_file") or ""
+    key = ("references", hints_file)
+    if key not in ctx.cache:
+        snap = read_snapshot(ctx.pg)
+        ctx.cache[key] = snap.declared + infer_references(ctx.pg, snap, Hints.load(hints_file))
+    return ctx.cache[key]
+
+
+def orphan_counts(ctx, refs: list[Reference]) -> dict[str, OrphanCount]:
+    """Orphan counts for `refs`, counting only what this run has not counted yet."""
+    cache = ctx.cache.setdefault("orphans", {})
+    todo = [r for r in refs if r.countable and r.key not in cache]
+    if todo:
+        cache.update(count_orphans(ctx.target, todo, jobs=ctx.params.get("jobs", 2), timeout_ms=ctx.timeout_ms,
+                                   sample_above_rows=ctx.params.get("sample_above_rows", 0),
+                                   sample_rows=ctx.params.get("sample_rows", 1_000_000), progress=ctx.progress))
+    counts = {r.key: cache[r.key] for r in refs if r.key in cache}
+    for c in counts.values():
+        if c.method in ("timeout", "error"):
+            note = f"{c.reference.key} -> {c.reference.referenced_table}: orphans not counted ({c.method}: {c.reason})"
+            if note not in ctx.notes:
+                ctx.notes.append(note)
+    return counts
+
+
+def reference_row(ref: Reference, detail: str, **metrics) -> dict:
+    """The identity and evidence columns every reference finding shares."""
+    return {"schema": ref.schema, "table": ref.table, "column": ref.column, "object": ref.constraint,
+            "detail": detail, "referenced_table": ref.referenced_table, "referenced_column": ref.referenced_column,
+            "column_type": ref.column_type, "referenced_type": ref.referenced_type,
+            "evidence": "; ".join(ref.evidence), "confidence": ref.confidence, **metrics}

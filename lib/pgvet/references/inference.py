@@ -1,0 +1,314 @@
+"""Inference of undeclared references: names, comments and hints propose, the data confirms.
+
+Precision matters as much as recall, so a candidate is kept only when its evidence adds up:
+- names: `<singular>_id` / `<plural>_id` / camelCase, a suffix after `_id`, the child table's
+  own prefix (`poll_votes.option_id` -> `poll_options`), self references (`parent_id`), role
+  names (`author_id` -> users), a column named like another table's unique key;
+- a column comment ("references transactions"), or a hints file (`references.yml`);
+- the data, on a sample of distinct values: overlap with the candidate key for comparable
+  types, the share of values shaped like the key (uuid, digits) for string columns, overlap
+  with an integer legacy key for integer -> uuid columns.
+Not references: external service ids (`stripe_customer_id`), a table's own key, amounts and
+counts (no `id` token), string ids whose values do not look like the key.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import yaml
+from psycopg import sql
+
+from ..errors import UsageError
+from .model import Column, Reference, Snapshot
+
+ID_TOKENS = {"id", "uuid", "guid"}
+SELF_NAMES = {"parent", "reply_to", "root", "previous", "next", "original", "predecessor", "successor",
+              "ancestor", "duplicate_of", "merged_into", "replaced_by", "in_reply_to"}
+ROLE_NAMES = {"author", "creator", "owner", "approver", "sender", "recipient", "receiver", "host", "buyer",
+              "seller", "reviewer", "assignee", "reporter", "inviter", "invitee", "moderator", "editor",
+              "updater", "deleter", "follower", "followee", "referrer", "tipper", "winner", "actor"}
+PEOPLE_TABLES = ("users", "accounts", "people", "members", "persons", "user", "account")
+EXTERNAL_TOKENS = {"stripe", "paypal", "braintree", "adyen", "mailchimp", "sendgrid", "twilio", "google", "facebook",
+                   "fb", "github", "gitlab", "twitter", "apple", "slack", "discord", "telegram", "steam", "external",
+                   "ext", "remote", "provider", "vendor", "oauth", "openid", "session", "job", "request", "trace",
+                   "correlation", "idempotency", "tracking", "chain", "tx_hash", "blockchain", "onchain"}
+TYPE_SIBLINGS = ("type", "kind", "class", "model", "table")
+INT_TYPES = {"int2", "int4", "int8"}
+STRING_TYPES = {"text", "varchar", "bpchar"}
+KEY_TYPES = INT_TYPES | STRING_TYPES | {"uuid"}
+SHAPES = {"uuid": r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$",
+          "int": r"^\s*-?[0-9]{1,19}\s*$"}
+
+# Evidence weights and thresholds, declared once.
+NAME_POINTS = {"exact": 2, "prefix": 2, "self": 2, "same-key": 2, "role": 1, "partial": 1}
+STRONG_NAMES = {"exact", "prefix", "self", "same-key"}
+SAMPLE_VALUES = 1000
+MIN_OVERLAP, HIGH_OVERLAP, MIN_SHAPE = 0.5, 0.9, 0.9
+HIGH, MEDIUM = 3, 2
+
+COMMENT_RE = re.compile(
+    r"(?i)\b(?:references?|refers\s+to|points\s+to|fk\s+to|foreign\s+key\s+to)\s*:?\s*"
+    r'"?([A-Za-z_]\w*)"?(?:\s*\.\s*"?([A-Za-z_]\w*)"?)?(?:\s*\(\s*"?(\w+)"?\s*\))?')
+
+
+def snake(name: str) -> str:
+    """`transactionId` -> `transaction_id`; `Order Items` -> `order_items`."""
+    name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def name_forms(stem: str) -> list[str]:
+    """Table names a reference stem can point at: singular and plural forms."""
+    forms = [stem, stem + "s", stem + "es"]
+    if stem.endswith("y"):
+        forms.append(stem[:-1] + "ies")
+    forms += {"person": ["people"], "child": ["children"], "status": ["statuses"]}.get(stem, [])
+    return forms
+
+
+@dataclass
+class Hints:
+    """references.yml: `references: {table.column: table.column}` and `ignore: [table.column]`."""
+
+    references: dict[tuple[str, str, str], tuple[str, str, str]]
+    ignore: set[tuple[str, str, str]]
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> "Hints":
+        if not path:
+            return cls({}, set())
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise UsageError(f"cannot read hints file {path}: {str(exc).splitlines()[0]}") from None
+        refs = {_split(k, path): _split(v, path) for k, v in (data.get("references") or {}).items()}
+        return cls(refs, {_split(k, path) for k in data.get("ignore") or []})
+
+
+def _split(dotted: str, path) -> tuple[str, str, str]:
+    parts = str(dotted).split(".")
+    if len(parts) == 2:
+        parts.insert(0, "public")
+    if len(parts) != 3:
+        raise UsageError(f"hints file {path}: '{dotted}' is not [schema.]table.column")
+    return tuple(parts)
+
+
+class _Tables:
+    """Lookups over the snapshot: tables by normalised name, their columns and single-column keys."""
+
+    def __init__(self, snap: Snapshot):
+        self.columns: dict[tuple[str, str], dict[str, Column]] = {}
+        for c in snap.columns:
+            self.columns.setdefault((c.schema, c.table), {})[c.column] = c
+        self.by_name: dict[str, list[tuple[str, str]]] = {}
+        for schema, table in self.columns:
+            self.by_name.setdefault(snake(table), []).append((schema, table))
+        relid = {(c.schema, c.table): c.relid for c in snap.columns}
+        self.keys = {t: snap.keys.get(relid[t], []) for t in self.columns}
+
+    def find(self, names: list[str], prefer_schema: str) -> tuple[str, str] | None:
+        for name in names:
+            found = self.by_name.get(name)
+            if found:
+                return sorted(found, key=lambda t: (t[0] != prefer_schema, t[0] != "public", t))[0]
+        return None
+
+    def primary(self, table: tuple[str, str]) -> Column | None:
+        """The key a reference to `table` points at: its single-column primary key, else a unique `id`."""
+        for column, is_primary in self.keys.get(table, []):
+            if is_primary or column == "id":
+                return self.columns[table][column]
+        return None
+
+    def is_unique(self, table: tuple[str, str], column: str) -> bool:
+        return any(c == column for c, _ in self.keys.get(table, []))
+
+    def legacy_key(self, table: tuple[str, str], primary: str) -> Column | None:
+        """A unique integer column kept beside a non-integer primary key (`legacy_id`)."""
+        for column, _ in self.keys.get(table, []):
+            col = self.columns[table][column]
+            if column != primary and col.base_type_name in INT_TYPES:
+                return col
+        return None
+
+
+@dataclass
+class _Candidate:
+    column: Column
+    target: tuple[str, str] | None
+    key: Column | None
+    strength: str | None = None       # which name rule matched
+    evidence: tuple[str, ...] = ()
+    points: int = 0
+    polymorphic: str | None = None
+
+
+def _name_candidate(col: Column, t: _Tables) -> _Candidate | None:
+    tokens = snake(col.column).split("_")
+    idx = [i for i, tok in enumerate(tokens) if tok in ID_TOKENS and i > 0]
+    if not idx or col.base_type_name not in KEY_TYPES:
+        return None
+    stem_tokens = tokens[:idx[-1]]
+    if any(tok in EXTERNAL_TOKENS for tok in stem_tokens):
+        return None
+    stem = "_".join(stem_tokens)
+    own = (col.schema, col.table)
+    own_tokens = snake(col.table).split("_")
+    rules = [("exact", lambda: t.find(name_forms(stem), col.schema)),
+             ("self", lambda: own if stem in SELF_NAMES else None),
+             ("prefix", lambda: next((f for k in range(len(own_tokens) - 1, 0, -1)
+                                      if (f := t.find(name_forms("_".join(own_tokens[:k] + [stem])), col.schema))), None)),
+             ("role", lambda: t.find(list(PEOPLE_TABLES), col.schema) if stem_tokens[-1] in ROLE_NAMES else None),
+             ("partial", lambda: next((f for k in range(1, len(stem_tokens))
+                                       if (f := t.find(name_forms("_".join(stem_tokens[k:])), col.schema))), None))]
+    for strength, rule in rules:
+        target = rule()
+        if target:
+            key = t.primary(target)
+            break
+    else:
+        strength, target, key = None, None, None
+        same = sorted(tbl for tbl in t.columns if tbl != own and col.column != "id" and t.is_unique(tbl, col.column))
+        if same:
+            strength, target = "same-key", sorted(same, key=lambda x: (x[0] != col.schema, x))[0]
+            key = t.columns[target][col.column]
+    sibling = next((c for c in t.columns[own] if snake(c) in {f"{stem}_{s}" for s in TYPE_SIBLINGS}), None)
+    if sibling and strength not in ("exact", "prefix"):
+        return _Candidate(col, None, None, "polymorphic", (f"polymorphic: {sibling} names the target",),
+                          MEDIUM, polymorphic=sibling)
+    if not target or not key or (target == own and (key.column == col.column or t.is_unique(own, col.column))):
+        return None
+    rule_word = "" if strength == "exact" else f" ({strength})"
+    return _Candidate(col, target, key, strength, (f"name{rule_word}: {col.column} -> {target[1]}",),
+                      NAME_POINTS[strength])
+
+
+def _comment_candidate(col: Column, t: _Tables) -> _Candidate | None:
+    m = COMMENT_RE.search(col.comment or "")
+    if not m:
+        return None
+    first, second, in_parens = m.groups()
+    if second:   # schema.table[(column)] or table.column
+        attempts = [((first, second), in_parens), (t.find([snake(first)], col.schema), second)]
+    else:
+        attempts = [(t.find([snake(first)], col.schema), in_parens)]
+    for table, column in attempts:
+        if table in t.columns:
+            key = t.columns[table].get(column) if column else t.primary(table)
+            if key:
+                return _Candidate(col, table, key, "comment", (f"comment: '{m.group(0).strip()}'",), 2)
+    return None
+
+
+def _hint_candidate(col: Column, t: _Tables, hints: Hints) -> _Candidate | None:
+    target = hints.references.get((col.schema, col.table, col.column))
+    if not target:
+        return None
+    table = target[:2]
+    key = t.columns.get(table, {}).get(target[2])
+    if not key:
+        raise UsageError(f"hints file: {'.'.join(target)} does not exist in this database")
+    return _Candidate(col, table, key, "hint", ("hint: references.yml",), 3)
+
+
+def _sample_ratio(conn: psycopg.Connection, col: Column, predicate: sql.Composable, params=None) -> tuple[int, int]:
+    """(distinct non-null values sampled, how many satisfy `predicate` on `v`)."""
+    query = sql.SQL("""SELECT count(*), count(*) FILTER (WHERE {pred})
+                       FROM (SELECT DISTINCT v FROM (SELECT c.{col} AS v FROM {tbl} c WHERE c.{col} IS NOT NULL
+                             LIMIT {n}) x LIMIT {m}) s""").format(
+        pred=predicate, col=sql.Identifier(col.column),
+        tbl=sql.SQL(".").join([sql.Identifier(col.schema), sql.Identifier(col.table)]),
+        n=sql.Literal(SAMPLE_VALUES * 5), m=sql.Literal(SAMPLE_VALUES))
+    sampled, hits = conn.execute(query, params).fetchone()
+    return sampled, hits
+
+
+def _exists_in(key: Column) -> sql.Composable:
+    return sql.SQL("EXISTS (SELECT 1 FROM {tbl} p WHERE p.{key} = s.v)").format(
+        tbl=sql.SQL(".").join([sql.Identifier(key.schema), sql.Identifier(key.table)]), key=sql.Identifier(key.column))
+
+
+def _weigh_with_data(conn, cand: _Candidate, snap: Snapshot, t: _Tables) -> tuple[bool, dict]:
+    """Add the data's evidence to a candidate; returns (keep, observed numbers)."""
+    col, key = cand.column, cand.key
+    comparable = snap.comparable(col.base_type, key.base_type)
+    observed = {"comparable": comparable}
+    strong = cand.strength in STRONG_NAMES | {"comment", "hint"}
+    if comparable:
+        sampled, found = _sample_ratio(conn, col, _exists_in(key))
+        if not sampled:
+            return strong, observed
+        share = found / sampled
+        cand.evidence += (f"values: {found} of {sampled} sampled values found in {key.table}.{key.column}",)
+        cand.points += 2 if share >= HIGH_OVERLAP else 1 if share >= MIN_OVERLAP else 0
+        return share >= MIN_OVERLAP or cand.strength in ("comment", "hint"), observed
+    if col.base_type_name in STRING_TYPES and key.base_type_name in ("uuid", *INT_TYPES):
+        shape = "uuid" if key.base_type_name == "uuid" else "int"
+        sampled, shaped = _sample_ratio(conn, col, sql.SQL("s.v::text ~ %s"), (SHAPES[shape],))
+        if not sampled:
+            return strong, observed
+        share = shaped / sampled
+        cand.evidence += (f"values: {shaped} of {sampled} sampled values look like {shape}",)
+        cand.points += 1 if share >= MIN_SHAPE else 0
+        return share >= MIN_SHAPE or cand.strength == "hint", observed
+    legacy = t.legacy_key((key.schema, key.table), key.column) if col.base_type_name in INT_TYPES else None
+    if legacy is not None:
+        sampled, found = _sample_ratio(conn, col, _exists_in(legacy))
+        observed["legacy_key"] = legacy.column
+        if sampled:
+            cand.evidence += (f"legacy key: {found} of {sampled} sampled values found in "
+                              f"{legacy.table}.{legacy.column}",)
+            if found / sampled >= MIN_OVERLAP:
+                cand.points += 1
+                return True, observed
+    return strong or cand.strength == "role", observed
+
+
+def _confidence(points: int) -> str:
+    return "high" if points >= HIGH else "medium" if points >= MEDIUM else "low"
+
+
+def infer_references(conn: psycopg.Connection, snap: Snapshot, hints: Hints | None = None) -> list[Reference]:
+    """Undeclared references (comparable or not, polymorphic included), each with its evidence."""
+    hints = hints or Hints({}, set())
+    t = _Tables(snap)
+    declared = {(r.schema, r.table, c) for r in snap.declared for c in r.columns}
+    found = []
+    for col in snap.columns:
+        ident = (col.schema, col.table, col.column)
+        if ident in declared or ident in hints.ignore:
+            continue
+        cand = _hint_candidate(col, t, hints) or _comment_candidate(col, t) or _name_candidate(col, t)
+        if cand is None:
+            continue
+        if cand.polymorphic:
+            found.append(_polymorphic(conn, cand))
+            continue
+        if (cand.key.schema, cand.key.table, cand.key.column) == ident:
+            continue
+        keep, observed = _weigh_with_data(conn, cand, snap, t)
+        if keep:
+            found.append(Reference(
+                schema=col.schema, table=col.table, columns=(col.column,), ref_schema=cand.key.schema,
+                ref_table=cand.key.table, ref_columns=(cand.key.column,), column_type=col.type,
+                referenced_type=cand.key.type, comparable=observed["comparable"], evidence=cand.evidence,
+                confidence=_confidence(cand.points), rows=col.rows,
+                observed={k: v for k, v in observed.items() if k != "comparable"}))
+    return found
+
+
+def _polymorphic(conn, cand: _Candidate) -> Reference:
+    col = cand.column
+    query = sql.SQL("SELECT DISTINCT {t}::text FROM (SELECT {t} FROM {tbl} WHERE {t} IS NOT NULL LIMIT {n}) s "
+                    "ORDER BY 1 LIMIT 10").format(t=sql.Identifier(cand.polymorphic), n=sql.Literal(SAMPLE_VALUES * 5),
+                                                  tbl=sql.SQL(".").join([sql.Identifier(col.schema),
+                                                                         sql.Identifier(col.table)]))
+    types = [r[0] for r in conn.execute(query).fetchall()]
+    return Reference(schema=col.schema, table=col.table, columns=(col.column,), ref_schema=None, ref_table=None,
+                     ref_columns=(), column_type=col.type, referenced_type=None, evidence=cand.evidence,
+                     confidence="medium", rows=col.rows, polymorphic_type_column=cand.polymorphic,
+                     observed={"types": types})

@@ -1,0 +1,43 @@
+"""
+---
+id: orphaned_rows
+title: Rows that point at a parent that does not exist
+area: references
+severity: critical
+params:
+  orphans_scope: all
+  jobs: 2
+  sample_above_rows: 10000000
+  sample_rows: 1000000
+  hints_file: ""
+sentence: "{orphans} {table} rows point to {referenced_table} rows that cannot be found ({column})"
+---
+Counted for every declared foreign key (valid ones too: rows loaded with triggers disabled or
+under session_replication_role = replica bypass them) and every inferred reference whose types
+can be compared. `orphans_scope: untrusted` limits the count to NOT VALID, trigger-disabled and
+undeclared references.
+"""
+from pgvet.errors import UsageError
+from pgvet.references import all_references, orphan_counts, reference_row
+
+SCOPES = ("all", "untrusted")
+
+
+def findings(ctx):
+    scope = ctx.params["orphans_scope"]
+    if scope not in SCOPES:
+        raise UsageError(f"orphaned_rows.orphans_scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+    refs = [r for r in all_references(ctx) if r.countable and (scope == "all" or r.untrusted)]
+    rows = []
+    for key, c in sorted(orphan_counts(ctx, refs).items()):
+        if not c.orphans:
+            continue
+        ref = c.reference
+        how = "estimated from a sample of" if c.method == "sampled" else "among"
+        parents = f" (pointing at {c.missing_parents} missing parents)" if c.missing_parents else ""
+        rows.append(reference_row(
+            ref, f"{c.orphans} rows{parents} have no {ref.referenced_table} row, {how} {c.checked_rows} rows",
+            declared="yes" if ref.declared else "no", orphans=c.orphans, non_null=c.non_null,
+            checked_rows=c.checked_rows, missing_parents=c.missing_parents, method=c.method,
+            **({"estimate_low": c.estimate_low, "estimate_high": c.estimate_high} if c.method == "sampled" else {})))
+    return rows

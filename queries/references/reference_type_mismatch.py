@@ -1,0 +1,62 @@
+"""
+---
+id: reference_type_mismatch
+title: Reference columns whose type cannot hold the key they refer to
+area: references
+severity: critical
+params:
+  hints_file: ""
+sentence: "{non_null} {table} rows store a {column_type} in {column}, which can never match {referenced_table}.{referenced_column} ({referenced_type})"
+---
+A column that refers to another table's key (declared or inferred) but has no '=' with it:
+integer or varchar against uuid, and so on. No join can resolve it, and PostgreSQL rejects the
+foreign key (42804), so none exists. When the referenced table keeps an integer legacy key, or
+the strings are shaped like the key, the check counts how many rows could still be resolved.
+"""
+from psycopg import sql
+
+from pgvet.references import all_references, reference_row
+from pgvet.references.inference import SHAPES
+
+
+def _counts(ctx, ref):
+    """(rows with a value, resolvable rows, resolved through what) — one scan of the child table."""
+    col = sql.SQL("c.{}").format(sql.Identifier(ref.columns[0]))
+    legacy = ref.observed.get("legacy_key")
+    if legacy:
+        via = legacy
+        resolve = sql.SQL("EXISTS (SELECT 1 FROM {p} p WHERE p.{k} = {c})").format(
+            p=ref.ref_qualified(), k=sql.Identifier(legacy), c=col)
+    elif ref.referenced_type == "uuid" or ref.referenced_type in ("integer", "bigint", "smallint"):
+        shape, cast = ("uuid", "uuid") if ref.referenced_type == "uuid" else ("int", "bigint")
+        if not ref.column_type.startswith(("text", "character")):
+            return _non_null(ctx, ref, col), None, None
+        via = f"cast to {cast}"
+        resolve = sql.SQL("CASE WHEN {c} ~ {re} THEN EXISTS (SELECT 1 FROM {p} p WHERE p.{k} = {c}::{t}) END").format(
+            c=col, re=sql.Literal(SHAPES[shape].replace("{1,19}", "{1,18}")), p=ref.ref_qualified(),
+            k=sql.Identifier(ref.ref_columns[0]), t=sql.SQL(cast))
+    else:
+        return _non_null(ctx, ref, col), None, None
+    non_null, resolvable = ctx.pg.execute(
+        sql.SQL("SELECT count({c}), count(*) FILTER (WHERE {r}) FROM {t} c").format(
+            c=col, r=resolve, t=ref.qualified())).fetchone()
+    return non_null, resolvable, via
+
+
+def _non_null(ctx, ref, col):
+    return ctx.pg.execute(sql.SQL("SELECT count({c}) FROM {t} c").format(c=col, t=ref.qualified())).fetchone()[0]
+
+
+def findings(ctx):
+    rows = []
+    for ref in all_references(ctx):
+        if ref.comparable or not ref.ref_table:
+            continue
+        non_null, resolvable, via = _counts(ctx, ref)
+        detail = (f"{ref.column} is {ref.column_type} but {ref.referenced_table}.{ref.referenced_column} is "
+                  f"{ref.referenced_type}: none of the {non_null} values can be joined")
+        if via:
+            detail += f"; {resolvable} can be recovered through {via}"
+        rows.append(reference_row(ref, detail, non_null=non_null, resolvable_via=via, resolvable=resolvable,
+                                  unresolvable=None if via is None else non_null - resolvable))
+    return rows
