@@ -20,7 +20,10 @@ from .errors import CatalogError, UsageError
 from .results import SEVERITIES
 
 REQUIRED_KEYS = ("id", "title", "area", "severity")
-ALLOWED_KEYS = set(REQUIRED_KEYS) | {"params", "requires", "sentence"}
+ALLOWED_KEYS = set(REQUIRED_KEYS) | {"params", "requires", "sentence", "reads"}
+# `reads: data` marks checks that scan table rows; they run after the ones that read catalogs and
+# activity counters, so that pgvet's own scans never show up in the counters it reports.
+READS = ("catalog", "data")
 REQUIRES_KEYS = {"extensions", "min_server_version", "privileges"}
 DOC_SECTIONS = ("## Summary", "## Why it matters", "## How to fix", "## False positives")
 
@@ -42,6 +45,7 @@ class Check:
     requires: dict = field(default_factory=dict)
     sentence: str | None = None
     function: Callable | None = None   # Python checks: findings(ctx) -> list[dict]
+    reads: str = "catalog"
 
     @property
     def doc_path(self) -> Path:
@@ -131,12 +135,14 @@ def load_check(path: Path) -> Check:
     requires = meta.get("requires") or {}
     if not isinstance(params, dict) or not isinstance(requires, dict) or set(requires) - REQUIRES_KEYS:
         raise CatalogError(f"{path}: params must be a mapping; requires may hold {', '.join(sorted(REQUIRES_KEYS))}")
+    if meta.get("reads", "catalog") not in READS:
+        raise CatalogError(f"{path}: reads must be one of {', '.join(READS)}")
     if not body:
         raise CatalogError(f"{path}: no SQL after the header")
     if not path.with_suffix(".md").exists():
         raise CatalogError(f"{path}: missing its doc {path.with_suffix('.md').name}")
     return Check(id=meta["id"], title=meta["title"], area=meta["area"], severity=meta["severity"], sql=body,
-                 path=path, params=params, requires=requires, sentence=meta.get("sentence"), function=function)
+                 path=path, params=params, requires=requires, sentence=meta.get("sentence"), function=function, reads=meta.get("reads", "catalog"))
 
 
 @lru_cache(maxsize=8)

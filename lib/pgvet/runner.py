@@ -120,8 +120,9 @@ def run_audit(target: Target, only: str | list[str] | None = None, params: dict 
     eng = engine(target)
     with eng.connect() as conn:  # one connection for the whole run; it also tells the server version
         server = describe(conn.connection.driver_connection)
-        for check in selected:
+        for check in sorted(selected, key=lambda c: c.reads == "data"):
             results.append(run_check(conn, check, params, timeout_ms, server["server_version_num"], target, cache))
+    results.sort(key=lambda r: [c.id for c in selected].index(r.id))  # back to catalogue order
     eng.dispose()
     return AuditRun(target=target.name, generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     server_version=server["server_version"], pgvet_version=__version__, checks=results)

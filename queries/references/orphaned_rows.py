@@ -3,6 +3,7 @@
 id: orphaned_rows
 title: Rows that point at a parent that does not exist
 area: references
+reads: data
 severity: critical
 params:
   orphans_scope: all

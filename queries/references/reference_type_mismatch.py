@@ -3,6 +3,7 @@
 id: reference_type_mismatch
 title: Reference columns whose type cannot hold the key they refer to
 area: references
+reads: data
 severity: critical
 params:
   hints_file: ""

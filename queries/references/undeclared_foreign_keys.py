@@ -3,6 +3,7 @@
 id: undeclared_foreign_keys
 title: References that no foreign key enforces
 area: references
+reads: data
 severity: warning
 params:
   jobs: 2

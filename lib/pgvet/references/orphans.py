@@ -128,7 +128,11 @@ def _count_table(conns: _Connections, refs: list[Reference], sample_above_rows: 
         row = conn.execute(table_query(refs, sample_percent)).fetchone()
         return _results(refs, row, sample_percent)
     except psycopg.errors.QueryCanceled:
-        return [OrphanCount(r, "timeout", reason=f"not finished within {conns.timeout_ms} ms") for r in refs]
+        return [OrphanCount(r, "timeout", reason=f"statement timeout: not finished within {conns.timeout_ms} ms")
+                for r in refs]
+    except psycopg.errors.LockNotAvailable:
+        return [OrphanCount(r, "timeout", reason="lock timeout: the table is locked by another session")
+                for r in refs]
     except psycopg.Error as exc:
         reason = redact(str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return [OrphanCount(r, "error", reason=reason) for r in refs]
