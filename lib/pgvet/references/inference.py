@@ -108,6 +108,7 @@ class _Tables:
         for schema, table in self.columns:
             self.by_name.setdefault(snake(table), []).append((schema, table))
         relid = {(c.schema, c.table): c.relid for c in snap.columns}
+        self.rows = {(c.schema, c.table): c.rows for c in snap.columns}
         self.keys = {t: snap.keys.get(relid[t], []) for t in self.columns}
 
     def find(self, names: list[str], prefer_schema: str) -> tuple[str, str] | None:
@@ -296,7 +297,8 @@ def infer_references(conn: psycopg.Connection, snap: Snapshot, hints: Hints | No
                 schema=col.schema, table=col.table, columns=(col.column,), ref_schema=cand.key.schema,
                 ref_table=cand.key.table, ref_columns=(cand.key.column,), column_type=col.type,
                 referenced_type=cand.key.type, comparable=observed["comparable"], evidence=cand.evidence,
-                confidence=_confidence(cand.points), rows=col.rows,
+                confidence=_confidence(cand.points), rows=col.rows, ref_rows=t.rows[(cand.key.schema, cand.key.table)],
+                indexed=(col.relid, col.column) in snap.indexed,
                 observed={k: v for k, v in observed.items() if k != "comparable"}))
     return found
 

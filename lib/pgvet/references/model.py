@@ -43,7 +43,11 @@ ORDER BY i.indrelid, i.indisprimary DESC, a.attname
 
 DECLARED_SQL = f"""
 SELECT con.conname AS constraint, n.nspname AS schema, c.relname AS "table", greatest(c.reltuples, 0)::bigint AS rows,
-       pn.nspname AS ref_schema, pc.relname AS ref_table, con.convalidated AS validated,
+       pn.nspname AS ref_schema, pc.relname AS ref_table, greatest(pc.reltuples, 0)::bigint AS ref_rows,
+       con.convalidated AS validated,
+       EXISTS (SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
+               WHERE i.indrelid = con.conrelid AND am.amname = 'btree' AND i.indisvalid AND i.indpred IS NULL
+                 AND i.indkey[0] = con.conkey[1]) AS indexed,
        (SELECT array_agg(a.attname ORDER BY k.i) FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
         JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n) AS columns,
        (SELECT array_agg(a.attname ORDER BY k.i) FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
@@ -64,6 +68,16 @@ JOIN pg_class pc ON pc.oid = con.confrelid
 JOIN pg_namespace pn ON pn.oid = pc.relnamespace
 WHERE con.contype = 'f' AND con.conparentid = 0 AND {USER_TABLES}
 ORDER BY n.nspname, c.relname, con.conname
+"""
+
+# Columns that lead a valid, non-partial btree: an ordered index-only scan can read them.
+INDEXED_SQL = """
+SELECT i.indrelid AS relid, a.attname AS "column"
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_am am ON am.oid = ic.relam
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+WHERE am.amname = 'btree' AND i.indisvalid AND i.indpred IS NULL
 """
 
 # '=' operators between base types, plus binary-coercible casts (varchar -> text).
@@ -95,6 +109,8 @@ class Reference:
     evidence: tuple[str, ...] = ()
     confidence: str = "high"
     rows: int = 0                      # the child table's row estimate
+    ref_rows: int = 0                  # the parent table's row estimate
+    indexed: bool = False              # the (first) child column leads a btree index
     polymorphic_type_column: str | None = None
     observed: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -151,6 +167,7 @@ class Snapshot:
 
     columns: list[Column]
     keys: dict[int, list[tuple[str, bool]]]          # relid -> [(column, is_primary)]
+    indexed: set[tuple[int, str]]                    # (relid, column) leading a btree
     declared: list[Reference]
     operators: set[tuple[int, int]]
     binary_casts: dict[int, set[int]]
@@ -176,12 +193,14 @@ def read_snapshot(conn: psycopg.Connection) -> Snapshot:
                               column_type=r["column_type"], referenced_type=r["referenced_type"], declared=True,
                               constraint=r["constraint"], validated=r["validated"],
                               disabled_triggers=tuple(r["disabled_triggers"]), disabled_on=tuple(r["disabled_on"]),
-                              evidence=(f"declared constraint {r['constraint']}",), rows=r["rows"])
+                              evidence=(f"declared constraint {r['constraint']}",), rows=r["rows"],
+                              ref_rows=r["ref_rows"], indexed=r["indexed"])
                     for r in cur.execute(DECLARED_SQL).fetchall()]
+        indexed = {(r["relid"], r["column"]) for r in cur.execute(INDEXED_SQL).fetchall()}
         operators, casts = set(), {}
         for left, right in conn.execute(OPERATORS_SQL).fetchall():
             if right < 0:
                 casts.setdefault(left, set()).add(-right)
             else:
                 operators.add((left, right))
-    return Snapshot(columns=columns, keys=keys, declared=declared, operators=operators, binary_casts=casts)
+    return Snapshot(columns=columns, keys=keys, indexed=indexed, declared=declared, operators=operators, binary_casts=casts)
