@@ -55,7 +55,8 @@ def test_report_writes_a_dated_folder_and_prints_its_path(report):
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", day)
     index = out / day / "demo" / "index.html"
     assert result.stdout.strip() == str(index.resolve())
-    assert sorted(p.name for p in index.parent.iterdir()) == ["findings.json", "index.html", "overview.ipynb"]
+    assert sorted(p.name for p in index.parent.iterdir()) == ["findings.json", "fixes.sql", "index.html", "overview.ipynb",
+                                                             "references.html", "references.ipynb"]
 
 
 def test_findings_json_has_the_stable_shape_and_the_planted_findings(report, demo_audit):
@@ -67,7 +68,8 @@ def test_findings_json_has_the_stable_shape_and_the_planted_findings(report, dem
         assert {"id", "title", "area", "severity", "status", "reason", "duration_ms", "params"} <= set(check)
         assert check["status"] == "ok"
     for finding in data["findings"]:
-        assert set(finding) == {"key", "check", "severity", "schema", "table", "column", "object", "detail", "metrics"}
+        assert set(finding) == {"key", "check", "severity", "schema", "table", "column", "object", "detail", "metrics",
+                                    "fix"}
         assert all(not isinstance(v, (dict, list)) for v in finding["metrics"].values())
     # a read-only role with pg_read_all_stats sees what the superuser sees
     assert sorted(f["key"] for f in data["findings"]) == sorted(f.key for f in demo_audit.findings)

@@ -33,8 +33,12 @@ class PlotlyToHTML(Preprocessor):
 
 
 def without_parameters(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop the parameter cells and papermill's copy of the parameters."""
+    """Drop the parameter cells, papermill's copy of the parameters, and stderr (progress bars, kernel
+    warnings): a stakeholder reads results, not logs. Errors are outputs of their own and stay."""
     nb.cells = [c for c in nb.cells if not PARAMETER_TAGS & set(c.get("metadata", {}).get("tags", []))]
+    for cell in nb.cells:
+        if "outputs" in cell:
+            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
     nb.metadata.get("papermill", {}).pop("parameters", None)
     return nb
 

@@ -2,20 +2,26 @@
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from IPython.display import HTML
 
-from .connection import DEFAULT_STATEMENT_TIMEOUT_MS, resolve_target
+from .connection import DEFAULT_STATEMENT_TIMEOUT_MS, Target, resolve_target
+from .references import explore
 from .redact import redact
 from .results import SEVERITIES, AuditRun
 from .runner import run_audit
 
 
 def run(target: str = "", service: str = "", dsn: str = "", only: str = "", params: dict | None = None,
-        out_dir: str = "", timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS) -> AuditRun:
-    """Run the audit for a notebook; writes findings.json into `out_dir` when given."""
+        out_dir: str = "", timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS, findings: str = "") -> AuditRun:
+    """Run the audit for a notebook (or read it from a findings.json written by an earlier run);
+    writes findings.json into `out_dir` when given."""
+    if findings:
+        audit = AuditRun.read_json(findings)
+        return audit.selected(only) if only else audit
     tgt = resolve_target(dsn=dsn or None, service=service or None, name=target or None)
     audit = run_audit(tgt, only=only or None, params=params or {}, timeout_ms=timeout_ms)
     if out_dir:
@@ -75,3 +81,37 @@ def checks_table(audit: AuditRun) -> HTML:
 def findings_table(audit: AuditRun) -> HTML:
     """Every finding, most severe first, with the numbers behind it."""
     return _table(findings_frame(audit), "severity", "sev")
+
+
+@dataclass
+class Relationships:
+    """The relationship map of a target: `frame` for tables and plots, `refs` for drill-downs."""
+
+    target: Target
+    refs: list
+    frame: pd.DataFrame
+
+    def _repr_html_(self) -> str:
+        return _table(self.frame, "enforced", "enforced").data
+
+
+def relationships(audit: AuditRun | None = None, target: str = "", service: str = "", dsn: str = "",
+                  params: dict | None = None) -> Relationships:
+    """Every declared and inferred reference, with evidence, confidence and the problems `audit` found."""
+    tgt = resolve_target(dsn=dsn or None, service=service or None, name=target or None)
+    hints = next((v for k, v in (params or {}).items() if k.rpartition(".")[2] == "hints_file"), "")
+    refs = explore.relationships(tgt, hints)
+    return Relationships(tgt, refs, explore.relationships_frame(refs, audit))
+
+
+def orphan_sample(rels: Relationships, audit: AuditRun, reference: str = "", limit: int = 5) -> HTML:
+    """A few orphaned rows of `reference` (default: the one with the most orphans); keys only."""
+    if not reference:
+        worst = max((f for f in audit.findings if f.check == "orphaned_rows"),
+                    key=lambda f: f.metrics.get("orphans") or 0, default=None)
+        if worst is None:
+            return HTML("<p><i>No orphaned rows to show.</i></p>")
+        reference = worst.key.split(":", 1)[1]
+    frame = explore.orphan_sample(rels.target, rels.refs, reference, limit)
+    caption = f"<p>First {len(frame)} orphaned rows of <code>{html.escape(reference)}</code> (keys only):</p>"
+    return HTML(caption + _table(frame.astype(str), "", "").data)

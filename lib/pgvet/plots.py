@@ -31,3 +31,47 @@ def check_durations(run: AuditRun) -> go.Figure:
     fig.update_layout(title="Check run time (ms)", height=120 + 28 * len(checks),
                       margin=dict(l=200, r=20, t=50, b=40), template="plotly_white")
     return fig
+
+
+def orphans_by_reference(run: AuditRun) -> go.Figure:
+    """Horizontal bars: rows that point nowhere, per reference (orphans and unresolvable values)."""
+    bars = sorted(((f.key.split(":", 1)[1], f.metrics.get("orphans") or f.metrics.get("non_null") or 0, f.check)
+                   for f in run.findings if f.check in ("orphaned_rows", "reference_type_mismatch")),
+                  key=lambda b: b[1])
+    colours = {"orphaned_rows": SEVERITY_COLOURS["critical"], "reference_type_mismatch": "#6a1b9a"}
+    fig = go.Figure(go.Bar(x=[b[1] for b in bars], y=[b[0] for b in bars], orientation="h", text=[b[1] for b in bars],
+                           textposition="auto", marker_color=[colours[b[2]] for b in bars],
+                           hovertext=["orphaned rows" if b[2] == "orphaned_rows" else "values of the wrong type"
+                                      for b in bars]))
+    fig.update_layout(title="Rows that point nowhere (red: orphans; purple: wrong type, none can be joined)",
+                      height=140 + 30 * max(len(bars), 1), margin=dict(l=320, r=20, t=50, b=40),
+                      template="plotly_white", xaxis_title="rows")
+    return fig
+
+
+def reference_graph(frame) -> go.Figure:
+    """Tables as nodes on a circle, references as lines; broken ones in red, undeclared ones dashed."""
+    import math
+
+    edges = [(r["reference"].rsplit(".", 1)[0], r["refers to"].split("(")[0], r) for _, r in frame.iterrows()
+             if not r["refers to"].startswith("polymorphic")]
+    tables = sorted({t for a, b, _ in edges for t in (a, b)})
+    pos = {t: (math.cos(2 * math.pi * i / max(len(tables), 1)), math.sin(2 * math.pi * i / max(len(tables), 1)))
+           for i, t in enumerate(tables)}
+    fig = go.Figure()
+    for child, parent, r in edges:
+        broken = bool(r["problems"])
+        fig.add_scatter(x=[pos[child][0], pos[parent][0]], y=[pos[child][1], pos[parent][1]], mode="lines",
+                        line=dict(color=SEVERITY_COLOURS["critical"] if broken else "#90a4ae",
+                                  width=3 if broken else 1, dash="solid" if r["declared"] == "yes" else "dash"),
+                        hoverinfo="text", text=f"{r['reference']} -> {r['refers to']} {r['problems']}",
+                        showlegend=False)
+    broken_tables = {c for c, _, r in edges if r["problems"]}
+    fig.add_scatter(x=[pos[t][0] for t in tables], y=[pos[t][1] for t in tables], mode="markers+text",
+                    text=tables, textposition="top center", hoverinfo="text", showlegend=False,
+                    marker=dict(size=12, color=[SEVERITY_COLOURS["critical"] if t in broken_tables else "#1565c0"
+                                                for t in tables]))
+    fig.update_layout(title="References between tables (red: broken; dashed: not declared)", height=620,
+                      xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
+                      margin=dict(l=20, r=20, t=50, b=20), template="plotly_white")
+    return fig

@@ -1,11 +1,15 @@
-"""`pgvet report`: run the notebook with Papermill into reports/<date>/<target>/ and export HTML."""
+"""`pgvet report`: run the notebooks with Papermill into reports/<date>/<target>/ and export HTML.
+
+reports/<date>/<target>/: index.html (overview), <area>.html per area notebook, findings.json,
+fixes.sql, and the executed notebooks with secrets removed.
+"""
 from __future__ import annotations
 
 import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -13,10 +17,13 @@ import nbformat
 import papermill
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from .catalog import load_checks, select_checks
 from .connection import Target, probe
 from .export import notebook_to_html, redacted
 from .errors import PgvetError
+from .fixes import write_fixes
 from .redact import redact, remember_secret
+from .results import AuditRun
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -26,7 +33,8 @@ class Report:
     directory: Path
     index_html: Path
     findings_json: Path
-    failed: str | None  # the notebook error, when one cell failed
+    failed: str | None  # the first notebook error, when a cell failed
+    pages: list[Path] = field(default_factory=list)
 
 
 def safe_name(name: str) -> str:
@@ -41,10 +49,33 @@ def _split_password(conninfo: str) -> tuple[str, str | None]:
     return (make_conninfo("", **parts) if password else conninfo), password
 
 
+def area_notebooks(only: str = "") -> list[Path]:
+    """Area notebooks (`notebooks/<area>.ipynb`) whose area is selected by `only` (all when empty)."""
+    checks = select_checks(load_checks(), only or None)
+    areas = {c.area for c in checks}
+    return [nb for nb in sorted(NOTEBOOKS.glob("*.ipynb")) if nb.stem in areas]
+
+
+def _execute(notebook: Path, executed: Path, parameters: dict) -> str | None:
+    """Run one notebook with Papermill; returns the failing cell's error, or None."""
+    try:
+        papermill.execute_notebook(str(notebook), str(executed), cwd=str(NOTEBOOKS), progress_bar=False,
+                                   log_output=False, kernel_name="python3", parameters=parameters)
+    except papermill.PapermillExecutionError as exc:
+        return f"{notebook.stem}: {exc.ename}: {exc.evalue}".splitlines()[0]
+    except Exception as exc:  # the kernel did not start or the notebook is unreadable: no report
+        reason = redact(str(exc)).strip().splitlines()[0] if str(exc).strip() else ""
+        raise PgvetError(f"could not execute the notebook {notebook.name}: {type(exc).__name__} {reason}".strip()) \
+            from None
+    nbformat.write(redacted(nbformat.read(str(executed), as_version=4)), str(executed))
+    return None
+
+
 def write_report(target: Target, out_root: str | Path = "reports", only: str = "", params: dict | None = None,
                  timeout_ms: int = 30_000, day: date | None = None,
                  notebook: Path = NOTEBOOKS / "overview.ipynb") -> Report:
-    """Execute the overview notebook for `target`; replace that day's report atomically."""
+    """Execute the overview notebook (which runs the checks and writes findings.json), then each
+    selected area notebook on those findings; write fixes.sql; replace that day's report atomically."""
     probe(target)  # fail fast with one clear line before starting a kernel
     day_dir = Path(out_root) / (day or date.today()).isoformat()
     final = day_dir / safe_name(target.name)
@@ -56,30 +87,34 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
     env_before = os.environ.get("PGPASSWORD")
     if password:
         os.environ["PGPASSWORD"] = password  # reaches libpq in the kernel, not the notebook
-    executed = work / "overview.ipynb"
-    failed = None
+    common = {"target": target.name, "dsn": dsn, "params": dict(params or {}), "timeout_ms": int(timeout_ms)}
+    title = f"pgvet — {target.name} — {day_dir.name}"
     try:
-        papermill.execute_notebook(
-            str(notebook), str(executed), cwd=str(NOTEBOOKS), progress_bar=False,
-            log_output=False, kernel_name="python3",
-            parameters={"target": target.name, "dsn": dsn, "only": only or "", "params": dict(params or {}),
-                        "out_dir": str(work.resolve()), "timeout_ms": int(timeout_ms)})
-    except papermill.PapermillExecutionError as exc:
-        failed = f"{exc.ename}: {exc.evalue}".splitlines()[0]
-    except Exception as exc:  # the kernel did not start or the notebook is unreadable: no report
+        failures = [_execute(notebook, work / "overview.ipynb",
+                             {**common, "only": only or "", "out_dir": str(work.resolve())})]
+        notebook_to_html(work / "overview.ipynb", work / "index.html", title=title)
+        pages = [work / "index.html"]
+        findings = work / "findings.json"
+        if findings.exists():
+            write_fixes(AuditRun.read_json(findings), work / "fixes.sql")
+            for area_nb in area_notebooks(only):
+                executed = work / area_nb.name
+                failures.append(_execute(area_nb, executed, {**common, "only": area_nb.stem,
+                                                             "findings": str(findings.resolve())}))
+                notebook_to_html(executed, work / f"{area_nb.stem}.html", title=f"{title} — {area_nb.stem}")
+                pages.append(work / f"{area_nb.stem}.html")
+    except BaseException:
         shutil.rmtree(work, ignore_errors=True)
-        reason = redact(str(exc)).strip().splitlines()[0] if str(exc).strip() else ""
-        raise PgvetError(f"could not execute the notebook: {type(exc).__name__} {reason}".strip()) from None
+        raise
     finally:
         if password and env_before is None:
             os.environ.pop("PGPASSWORD", None)
         elif password:
             os.environ["PGPASSWORD"] = env_before
-    nbformat.write(redacted(nbformat.read(str(executed), as_version=4)), str(executed))
-    notebook_to_html(executed, work / "index.html", title=f"pgvet — {target.name} — {day_dir.name}")
     _replace_dir(work, final)
+    failed = next((f for f in failures if f), None)
     return Report(directory=final, index_html=final / "index.html", findings_json=final / "findings.json",
-                  failed=failed)
+                  failed=failed, pages=[final / p.name for p in pages])
 
 
 def _replace_dir(new: Path, final: Path) -> None:

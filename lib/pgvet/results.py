@@ -11,7 +11,7 @@ from pathlib import Path
 SEVERITIES = ("critical", "warning", "info")
 STATUSES = ("ok", "error", "timeout", "skipped")
 # Columns of a check's result row that are not metrics.
-IDENTITY_COLUMNS = ("schema", "table", "column", "object", "detail", "severity")
+IDENTITY_COLUMNS = ("schema", "table", "column", "object", "detail", "severity", "fix")
 
 
 def finding_key(check: str, schema: str | None, table: str | None, column: str | None = None,
@@ -47,6 +47,7 @@ class Finding:
     object: str | None
     detail: str
     metrics: dict = field(default_factory=dict)
+    fix: str | None = None   # suggested remediation SQL, commented; pgvet never runs it
 
     @classmethod
     def from_row(cls, check_id: str, default_severity: str, row: dict) -> "Finding":
@@ -55,7 +56,7 @@ class Finding:
         return cls(key=finding_key(check_id, row.get("schema"), row.get("table"), row.get("column"), row.get("object")),
                    check=check_id, severity=severity, schema=row.get("schema"), table=row.get("table"),
                    column=row.get("column"), object=row.get("object"), detail=row.get("detail") or "",
-                   metrics=metrics)
+                   metrics=metrics, fix=row.get("fix"))
 
 
 @dataclass
@@ -90,6 +91,12 @@ class AuditRun:
     @property
     def findings(self) -> list[Finding]:
         return [f for c in self.checks for f in c.findings]
+
+    def selected(self, only: str) -> "AuditRun":
+        """The same run restricted to comma-separated areas and/or check ids."""
+        names = {n.strip() for n in only.split(",") if n.strip()}
+        return AuditRun(self.target, self.generated_at, self.server_version, self.pgvet_version,
+                        [c for c in self.checks if c.id in names or c.area in names])
 
     def severity_counts(self) -> dict[str, int]:
         counts = {s: 0 for s in SEVERITIES}

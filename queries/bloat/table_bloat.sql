@@ -82,7 +82,9 @@ SELECT nspname AS schema,
            CASE WHEN n_mod_since_analyze > 0.2 * greatest(reltuples, 1)
                 THEN format('%s rows changed since the last ANALYZE', n_mod_since_analyze) END,
            CASE WHEN coalesce(pg_relation_size(nullif(reltoastrelid, 0)), 0) > relpages * bs
-                THEN 'most data lives in TOAST: the estimate is weak' END) AS confidence_note
+                THEN 'most data lives in TOAST: the estimate is weak' END) AS confidence_note,
+       '-- VACUUM makes the space reusable without blocking reads or writes; it does not shrink the file.' || E'\n' ||
+       format('VACUUM (ANALYZE) %I.%I;', nspname, relname) AS fix
 FROM res
 WHERE bloat_pct >= :warn_pct
 ORDER BY wasted_bytes DESC, schema, "table"

@@ -18,7 +18,11 @@ SELECT n.nspname                                   AS schema,
        format('%s.%s', pn.nspname, pc.relname)     AS referenced_table,
        pa.attname                                  AS referenced_column,
        format_type(pa.atttypid, pa.atttypmod)      AS referenced_type,
-       CASE WHEN a.atttypid <> pa.atttypid THEN 'type' ELSE 'typmod' END AS differs_in
+       CASE WHEN a.atttypid <> pa.atttypid THEN 'type' ELSE 'typmod' END AS differs_in,
+       '-- Rewrites the table under an ACCESS EXCLUSIVE lock; on a large table add a new column,' || E'\n' ||
+       '-- backfill it in batches and swap instead.' || E'\n' ||
+       format('ALTER TABLE %I.%I ALTER COLUMN %I TYPE %s;', n.nspname, c.relname, a.attname,
+              format_type(pa.atttypid, pa.atttypmod)) AS fix
 FROM pg_constraint con
 JOIN pg_class c       ON c.oid = con.conrelid
 JOIN pg_namespace n   ON n.oid = c.relnamespace

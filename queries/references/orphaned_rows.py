@@ -20,6 +20,7 @@ undeclared references.
 """
 from pgvet.errors import UsageError
 from pgvet.references import all_references, orphan_counts, reference_row
+from pgvet.references.fixes import orphans_fix
 
 SCOPES = ("all", "untrusted")
 
@@ -38,7 +39,7 @@ def findings(ctx):
         parents = f" (pointing at {c.missing_parents} missing parents)" if c.missing_parents else ""
         rows.append(reference_row(
             ref, f"{c.orphans} rows{parents} have no {ref.referenced_table} row, {how} {c.checked_rows} rows",
-            declared="yes" if ref.declared else "no", orphans=c.orphans, non_null=c.non_null,
+            fix=orphans_fix(ref), declared="yes" if ref.declared else "no", orphans=c.orphans, non_null=c.non_null,
             checked_rows=c.checked_rows, missing_parents=c.missing_parents, method=c.method,
             **({"estimate_low": c.estimate_low, "estimate_high": c.estimate_high} if c.method == "sampled" else {})))
     return rows

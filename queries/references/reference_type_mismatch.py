@@ -17,6 +17,7 @@ the strings are shaped like the key, the check counts how many rows could still 
 from psycopg import sql
 
 from pgvet.references import all_references, reference_row
+from pgvet.references.fixes import type_mismatch_fix
 from pgvet.references.inference import SHAPES
 
 
@@ -58,6 +59,6 @@ def findings(ctx):
                   f"{ref.referenced_type}: none of the {non_null} values can be joined")
         if via:
             detail += f"; {resolvable} can be recovered through {via}"
-        rows.append(reference_row(ref, detail, non_null=non_null, resolvable_via=via, resolvable=resolvable,
+        rows.append(reference_row(ref, detail, fix=type_mismatch_fix(ref, via), non_null=non_null, resolvable_via=via, resolvable=resolvable,
                                   unresolvable=None if via is None else non_null - resolvable))
     return rows

@@ -17,6 +17,7 @@ each finding says which evidence it rests on and how confident it is. Polymorphi
 (`content_id` beside `content_type`) are reported as such, as info.
 """
 from pgvet.references import all_references, orphan_counts, reference_row
+from pgvet.references.fixes import undeclared_fix
 
 
 def findings(ctx):
@@ -36,5 +37,6 @@ def findings(ctx):
         rows.append(reference_row(
             ref, f"refers to {ref.referenced_table}({ref.referenced_column}) but no constraint exists"
                  + (f"; {orphans} rows already point nowhere" if orphans else ""),
-            non_null=c.non_null if c else None, orphans=orphans, method=c.method if c else None))
+            fix=undeclared_fix(ref, bool(orphans)), non_null=c.non_null if c else None, orphans=orphans,
+            method=c.method if c else None))
     return sorted(rows, key=lambda r: (r["schema"], r["table"], r["column"]))

@@ -28,7 +28,9 @@ SELECT n.nspname                                  AS schema,
        pg_relation_size(c.oid)                    AS table_bytes,
        coalesce(ps.n_tup_del, 0) + coalesce(ps.n_tup_upd, 0) AS parent_deletes_updates,
        CASE fk.confdeltype WHEN 'a' THEN 'no action' WHEN 'r' THEN 'restrict' WHEN 'c' THEN 'cascade'
-                           WHEN 'n' THEN 'set null' WHEN 'd' THEN 'set default' END AS on_delete
+                           WHEN 'n' THEN 'set null' WHEN 'd' THEN 'set default' END AS on_delete,
+       '-- CONCURRENTLY: no write lock; cannot run inside a transaction block.' || E'\n' ||
+       format('CREATE INDEX CONCURRENTLY ON %I.%I (%s);', n.nspname, c.relname, cols.quoted) AS fix
 FROM fk
 JOIN pg_class c       ON c.oid = fk.conrelid
 JOIN pg_namespace n   ON n.oid = c.relnamespace
@@ -36,7 +38,8 @@ JOIN pg_class pc      ON pc.oid = fk.confrelid
 JOIN pg_namespace pn  ON pn.oid = pc.relnamespace
 LEFT JOIN pg_stat_all_tables ps ON ps.relid = fk.confrelid
 CROSS JOIN LATERAL (
-    SELECT string_agg(a.attname, ', ' ORDER BY k.ord) AS names
+    SELECT string_agg(a.attname, ', ' ORDER BY k.ord) AS names,
+           string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord) AS quoted
     FROM unnest(fk.conkey) WITH ORDINALITY AS k(attnum, ord)
     JOIN pg_attribute a ON a.attrelid = fk.conrelid AND a.attnum = k.attnum
 ) cols

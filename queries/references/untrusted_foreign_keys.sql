@@ -17,7 +17,15 @@ SELECT n.nspname                                AS schema,
        concat_ws(', ', CASE WHEN NOT con.convalidated THEN 'not valid' END,
                  CASE WHEN trg.names IS NOT NULL THEN 'triggers disabled' END) AS reason,
        format('%s.%s', pn.nspname, pc.relname)  AS referenced_table,
-       trg.names                                AS disabled_triggers
+       trg.names                                AS disabled_triggers,
+       concat_ws(E'\n', format('-- %s.%s(%s) -> %s.%s: count and clean up its orphans first (orphaned_rows), then:',
+                                n.nspname, c.relname, cols.names, pn.nspname, pc.relname),
+                 CASE WHEN NOT con.convalidated THEN
+                      '-- VALIDATE scans under SHARE UPDATE EXCLUSIVE: reads and writes continue.' || E'\n' ||
+                      format('ALTER TABLE %I.%I VALIDATE CONSTRAINT %I;', n.nspname, c.relname, con.conname) END,
+                 CASE WHEN trg.names IS NOT NULL THEN
+                      '-- Re-enabling the RI triggers checks new rows only; existing ones stay as they are.' || E'\n' ||
+                      trg.enable END) AS fix
 FROM pg_constraint con
 JOIN pg_class c       ON c.oid = con.conrelid
 JOIN pg_namespace n   ON n.oid = c.relnamespace
@@ -30,8 +38,10 @@ CROSS JOIN LATERAL (
 ) cols
 LEFT JOIN LATERAL (
     SELECT string_agg(DISTINCT tg.tgname, ', ') AS names,
-           string_agg(DISTINCT tr.relname, ', ') AS tables
-    FROM pg_trigger tg JOIN pg_class tr ON tr.oid = tg.tgrelid
+           string_agg(DISTINCT tr.relname, ', ') AS tables,
+           string_agg(format('ALTER TABLE %I.%I ENABLE TRIGGER %I;', trn.nspname, tr.relname, tg.tgname), E'\n'
+                      ORDER BY tr.relname, tg.tgname) AS enable
+    FROM pg_trigger tg JOIN pg_class tr ON tr.oid = tg.tgrelid JOIN pg_namespace trn ON trn.oid = tr.relnamespace
     WHERE tg.tgconstraint = con.oid AND tg.tgenabled IN ('D', 'R')
 ) trg ON true
 WHERE con.contype = 'f'
