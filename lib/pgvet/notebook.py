@@ -52,10 +52,21 @@ def checks_frame(audit: AuditRun) -> pd.DataFrame:
                          for c in audit.checks])
 
 
+# Text metrics short enough to read in a table; the rest (types, evidence) is in detail or findings.json.
+SHOWN_TEXT_METRICS = ("confidence", "method", "reason")
+
+
+def _numbers(metrics: dict) -> str:
+    shown = {k: v for k, v in metrics.items()
+             if (isinstance(v, (int, float)) and not isinstance(v, bool)) or k in SHOWN_TEXT_METRICS}
+    return ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in shown.items() if v not in (None, ""))
+
+
 def findings_frame(audit: AuditRun) -> pd.DataFrame:
+    """One row per finding, most severe first; `metrics` keeps the numbers (all metrics are in findings.json)."""
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     rows = [{"severity": f.severity, "check": f.check, "object": f.key.split(":", 1)[1], "detail": f.detail,
-             "metrics": ", ".join(f"{k}={v}" for k, v in f.metrics.items() if v not in (None, ""))}
+             "metrics": _numbers(f.metrics)}
             for f in sorted(audit.findings, key=lambda f: (rank.get(f.severity, 9), f.check, f.key))]
     return pd.DataFrame(rows, columns=["severity", "check", "object", "detail", "metrics"])
 

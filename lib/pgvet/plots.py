@@ -44,8 +44,9 @@ def orphans_by_reference(run: AuditRun) -> go.Figure:
                            hovertext=["orphaned rows" if b[2] == "orphaned_rows" else "values of the wrong type"
                                       for b in bars]))
     fig.update_layout(title="Rows that point nowhere (red: orphans; purple: wrong type, none can be joined)",
-                      height=140 + 30 * max(len(bars), 1), margin=dict(l=320, r=20, t=50, b=40),
+                      height=140 + 30 * max(len(bars), 1), margin=dict(l=20, r=20, t=50, b=40),
                       template="plotly_white", xaxis_title="rows")
+    fig.update_yaxes(automargin=True)
     return fig
 
 
