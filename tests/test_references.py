@@ -117,7 +117,7 @@ CASES = [
          {"undeclared_foreign_keys:public.comments.subject_id": dict(
              type_column="subject_type", types="Admin::Group, Event, Group", referenced_table=None)}),
 
-    Case("amounts, counts, external ids, nested sets and a table's own key are not references", """
+    Case("amounts, counts, external ids, retired copies, nested sets and a table's own key are not references", """
         CREATE TABLE customers (id int PRIMARY KEY);
         INSERT INTO customers SELECT generate_series(1, 50);
         CREATE TABLE tokens (id int PRIMARY KEY, coin_id text UNIQUE);
@@ -125,8 +125,8 @@ CASES = [
         CREATE TABLE sessions (id text PRIMARY KEY);
         CREATE TABLE accounts (id int PRIMARY KEY, stripe_customer_id text, external_customer_id int,
                                session_id text, price_paid numeric, reply_count int, lft int, rgt int,
-                               account_id int UNIQUE);
-        INSERT INTO accounts SELECT g, 'cus_' || g, g, 'sess' || g, g, g, g, g + 1, g FROM generate_series(1, 50) g;"""),
+                               account_id int UNIQUE, old_customer_id int, customer_id_legacy int);
+        INSERT INTO accounts SELECT g, 'cus_' || g, g, 'sess' || g, g, g, g, g + 1, g, g, g FROM generate_series(1, 50) g;"""),
 
     Case("a unique non-primary key as target: wallets.coin_id -> tokens.coin_id", """
         CREATE TABLE tokens (id int PRIMARY KEY, coin_id text UNIQUE);
@@ -296,3 +296,78 @@ def test_wilson_interval_brackets_the_observed_share():
     low, high = wilson_interval(20, 1000)
     assert low < 0.02 < high and round(low, 4) == 0.013 and round(high, 4) == 0.0307
     assert wilson_interval(0, 100)[0] == 0.0 and wilson_interval(0, 100)[1] > 0.03
+
+
+# -- remediation: the suggested SQL is valid and does what it says -----------------------------
+def _apply(db, fix: str):
+    """Run a fix statement by statement, as a DBA would paste it (CONCURRENTLY needs autocommit)."""
+    statement = []
+    for line in fix.splitlines():
+        if line.startswith("--"):
+            continue
+        statement.append(line)
+        if line.rstrip().endswith(";"):
+            db.sql("\n".join(statement))
+            statement = []
+
+
+def test_the_type_mismatch_fix_preserves_every_resolvable_relationship(db):
+    db.sql(UUID_PARENT + """
+        CREATE TABLE rain_events (id int PRIMARY KEY, transaction_id integer);
+        INSERT INTO rain_events SELECT g, CASE WHEN g <= 40 THEN g WHEN g <= 45 THEN 9000 + g END
+        FROM generate_series(1, 50) g; ANALYZE;""")
+    (finding,) = db.findings("reference_type_mismatch").values()
+    assert "gen_random_uuid()" not in finding.fix.replace("USING gen_random_uuid()", "")
+    _apply(db, finding.fix)
+    assert db.sql("""SELECT count(*) FILTER (WHERE t.legacy_id = r.transaction_id_legacy), count(r.transaction_id),
+                            count(*) FILTER (WHERE r.transaction_id_legacy IS NOT NULL AND r.transaction_id IS NULL)
+                     FROM rain_events r LEFT JOIN transactions t ON t.id = r.transaction_id""") == [(40, 40, 5)]
+    assert db.sql("SELECT convalidated FROM pg_constraint WHERE conname = 'rain_events_transaction_id_fkey'") == [(True,)]
+    db.sql("ANALYZE")
+    assert db.findings("reference_type_mismatch") == {}
+
+
+def test_the_undeclared_fix_declares_and_indexes_the_reference(db):
+    db.sql("""CREATE TABLE "Users" (id int PRIMARY KEY);
+              INSERT INTO "Users" SELECT generate_series(1, 10);
+              CREATE TABLE "Posts" (id int PRIMARY KEY, "user_id" int);
+              INSERT INTO "Posts" SELECT g, 1 + g % 10 FROM generate_series(1, 30) g; ANALYZE;""")
+    (finding,) = db.findings("undeclared_foreign_keys").values()
+    _apply(db, finding.fix)
+    assert db.sql("""SELECT c.convalidated, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid
+                            AND i.indkey[0] = c.conkey[1]) FROM pg_constraint c WHERE c.contype = 'f'""") == [(True, True)]
+    assert db.findings("undeclared_foreign_keys") == {}
+
+
+def test_the_untrusted_fix_validates_and_re_enables_triggers_once_orphans_are_gone(db):
+    db.sql("""CREATE TABLE products (id int PRIMARY KEY);
+              INSERT INTO products SELECT generate_series(1, 5);
+              CREATE TABLE "Order Items" (product_id int);
+              INSERT INTO "Order Items" VALUES (1), (99);
+              ALTER TABLE "Order Items" ADD FOREIGN KEY (product_id) REFERENCES products NOT VALID;
+              ALTER TABLE "Order Items" DISABLE TRIGGER ALL;""")
+    (finding,) = db.findings("untrusted_foreign_keys").values()
+    db.sql('DELETE FROM "Order Items" WHERE product_id = 99')
+    _apply(db, finding.fix)
+    assert db.findings("untrusted_foreign_keys") == {}
+
+
+# -- drill-down ------------------------------------------------------------------------------------
+def test_the_orphan_drill_down_shows_keys_only_and_is_capped(db):
+    from pgvet.references.explore import orphan_sample, relationships
+
+    db.sql("""CREATE TABLE users (id int PRIMARY KEY);
+              CREATE TABLE notes (id int PRIMARY KEY, user_id int, secret text);
+              INSERT INTO notes SELECT g, 100 + g, 'do not show' FROM generate_series(1, 50) g;
+              ALTER TABLE notes ADD FOREIGN KEY (user_id) REFERENCES users NOT VALID;""")
+    refs = relationships(db.target)
+    frame = orphan_sample(db.target, refs, "public.notes.user_id", limit=500)
+    assert list(frame.columns) == ["id", "user_id"]
+    assert len(frame) == 20 and frame["id"].tolist()[:3] == [1, 2, 3]
+
+
+def test_an_unknown_orphans_scope_is_a_usage_error(db):
+    from pgvet.errors import UsageError
+
+    with pytest.raises(UsageError, match="orphans_scope"):
+        db.audit("orphaned_rows", orphans_scope="some")

@@ -96,4 +96,7 @@ def type_mismatch_fix(ref: Reference, resolvable_via: str | None) -> str:
         sql.SQL("ALTER TABLE {t} RENAME COLUMN {o} TO {legacy};").format(
             t=t, o=old, legacy=sql.Identifier(f"{col}_legacy"[:NAME_MAX])),
         sql.SQL("ALTER TABLE {t} RENAME COLUMN {n} TO {o};").format(t=t, n=newc, o=old),
-        "-- 5. then enforce and index it:"] + add_foreign_key(ref) + create_index(ref))
+        "-- 5. then enforce and index it:"] + add_foreign_key(ref) + create_index(ref) + [
+        "-- 6. When nothing reads the old values any more:",
+        sql.SQL("-- ALTER TABLE {t} DROP COLUMN {legacy};").format(
+            t=t, legacy=sql.Identifier(f"{col}_legacy"[:NAME_MAX]))])

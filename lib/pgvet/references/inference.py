@@ -35,6 +35,8 @@ EXTERNAL_TOKENS = {"stripe", "paypal", "braintree", "adyen", "mailchimp", "sendg
                    "fb", "github", "gitlab", "twitter", "apple", "slack", "discord", "telegram", "steam", "external",
                    "ext", "remote", "provider", "vendor", "oauth", "openid", "session", "job", "request", "trace",
                    "correlation", "idempotency", "tracking", "chain", "tx_hash", "blockchain", "onchain"}
+# Copies kept after a migration (`transaction_id_legacy`, `old_user_id`) are history, not live references.
+RETIRED_TOKENS = {"legacy", "old", "deprecated", "bak", "backup", "orig", "tmp", "temp"}
 TYPE_SIBLINGS = ("type", "kind", "class", "model", "table")
 INT_TYPES = {"int2", "int4", "int8"}
 STRING_TYPES = {"text", "varchar", "bpchar"}
@@ -154,7 +156,7 @@ def _name_candidate(col: Column, t: _Tables) -> _Candidate | None:
     if not idx or col.base_type_name not in KEY_TYPES:
         return None
     stem_tokens = tokens[:idx[-1]]
-    if any(tok in EXTERNAL_TOKENS for tok in stem_tokens):
+    if any(tok in EXTERNAL_TOKENS for tok in stem_tokens) or RETIRED_TOKENS & set(tokens):
         return None
     stem = "_".join(stem_tokens)
     own = (col.schema, col.table)
