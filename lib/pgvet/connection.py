@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import psycopg
 import sqlalchemy
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy.pool import NullPool
 
@@ -20,6 +21,23 @@ MIN_SERVER_VERSION = 130000
 DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
 DEFAULT_LOCK_TIMEOUT_MS = 1_000
 DEFAULT_CONNECT_TIMEOUT_S = 5
+
+
+QUERY_TAG = "/* pgvet */ "
+
+
+class TaggedCursor(psycopg.Cursor):
+    """Prefixes every statement with QUERY_TAG, so that pg_stat_statements (which keeps comments)
+    lets top_queries leave pgvet's own statements out."""
+
+    def execute(self, query, params=None, **kwargs):
+        if isinstance(query, str):
+            query = QUERY_TAG + query
+        elif isinstance(query, bytes):
+            query = QUERY_TAG.encode() + query
+        elif isinstance(query, sql.Composable):
+            query = sql.Composed([sql.SQL(QUERY_TAG), query])
+        return super().execute(query, params, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -87,7 +105,7 @@ def explain_connection_error(exc: Exception) -> str:
 def connect(target: Target, **guards) -> psycopg.Connection:
     """A guarded psycopg connection; raises ConnectionFailed with one clear line."""
     try:
-        conn = psycopg.connect(guarded_conninfo(target, **guards), autocommit=False)
+        conn = psycopg.connect(guarded_conninfo(target, **guards), autocommit=False, cursor_factory=TaggedCursor)
     except psycopg.Error as exc:
         raise ConnectionFailed(explain_connection_error(exc)) from None
     version = conn.info.server_version

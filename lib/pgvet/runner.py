@@ -74,6 +74,8 @@ def _classify(exc: BaseException) -> tuple[str, str]:
         return "timeout", f"lock timeout: {first}"
     if isinstance(orig, psycopg.errors.InsufficientPrivilege):
         return "skipped", f"missing privilege: {first}"
+    if isinstance(orig, psycopg.errors.ObjectNotInPrerequisiteState):  # e.g. pg_stat_statements not preloaded
+        return "skipped", first
     if isinstance(orig, Skip):
         return "skipped", first
     return "error", f"{type(orig).__name__}: {first}"

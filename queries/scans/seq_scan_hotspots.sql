@@ -12,15 +12,28 @@
 -- ---
 -- Defaults follow pgx_scripts' needed_indexes: more than 1000 sequential scans, more than
 -- twice the index scans, on a table over 32 MB; or any sequential scan of a table over 1 GB.
--- Counters are cumulative since the statistics were last reset (stats_reset).
-WITH t AS (
-    SELECT s.schemaname, s.relname, s.seq_scan, s.seq_tup_read, coalesce(s.idx_scan, 0) AS idx_scan,
-           pg_relation_size(s.relid) AS table_bytes,
-           greatest(c.reltuples, 0)::bigint AS table_rows,
+-- Counters are cumulative since the statistics were last reset (stats_reset, stats_age_days) and
+-- per server; partitions are summed into their partitioned table.
+WITH per_relation AS (
+    -- partitions are rolled up to their root: a DBA indexes the partitioned table
+    SELECT coalesce(pg_partition_root(s.relid), s.relid) AS root, s.relid, s.seq_scan, s.seq_tup_read,
+           coalesce(s.idx_scan, 0) AS idx_scan, pg_relation_size(s.relid) AS bytes,
+           greatest(c.reltuples, 0) AS rows,
            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = s.relid) AS has_index
     FROM pg_stat_user_tables s
     JOIN pg_class c ON c.oid = s.relid
-)
+),
+t AS (
+    SELECT n.nspname AS schemaname, c.relname, sum(r.seq_scan)::bigint AS seq_scan,
+           sum(r.seq_tup_read)::bigint AS seq_tup_read, sum(r.idx_scan)::bigint AS idx_scan,
+           sum(r.bytes)::bigint AS table_bytes, sum(r.rows)::bigint AS table_rows,
+           bool_or(r.has_index) AS has_index, count(*) FILTER (WHERE r.relid <> r.root) AS partitions
+    FROM per_relation r
+    JOIN pg_class c ON c.oid = r.root
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    GROUP BY n.nspname, c.relname
+),
+db AS (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database())
 SELECT t.schemaname                                AS schema,
        t.relname                                   AS "table",
        format('%s sequential scans read %s rows; %s index scans', t.seq_scan, t.seq_tup_read, t.idx_scan) AS detail,
@@ -37,8 +50,10 @@ SELECT t.schemaname                                AS schema,
            CASE WHEN t.table_bytes >= :big_table_bytes THEN 'big table scanned in full' END,
            CASE WHEN t.idx_scan = 0 THEN 'no index used at all' END,
            CASE WHEN NOT t.has_index THEN 'table has no index' END) AS reason,
-       (SELECT d.stats_reset FROM pg_stat_database d WHERE d.datname = current_database()) AS stats_reset
-FROM t
+       t.partitions,
+       db.stats_reset,
+       round((extract(epoch FROM now() - db.stats_reset) / 86400)::numeric, 1) AS stats_age_days
+FROM t CROSS JOIN db
 WHERE (t.seq_scan >= :min_seq_scans AND t.seq_scan > :seq_to_idx_ratio * t.idx_scan AND t.table_bytes >= :min_table_bytes)
    OR (t.table_bytes >= :big_table_bytes AND t.seq_scan > 0)
 ORDER BY t.seq_tup_read DESC, t.schemaname, t.relname

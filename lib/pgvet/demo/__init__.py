@@ -1,7 +1,9 @@
 """The demo database: a forum with a crypto economy and planted defects (see planted.yml)."""
 from __future__ import annotations
 
+import hashlib
 import time
+import uuid
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +18,11 @@ HERE = Path(__file__).resolve().parent
 def planted() -> dict:
     """planted.yml: sizes, report parameters and every planted defect with its exact count."""
     return yaml.safe_load((HERE / "planted.yml").read_text())
+
+
+def _uid(kind: str, i: int) -> str:
+    """The demo's deterministic ids, as schema.sql's pg_temp.uid makes them."""
+    return str(uuid.UUID(hashlib.md5(f"{kind}:{i}".encode()).hexdigest()))
 
 
 def _settings(spec: dict) -> dict[str, str]:
@@ -58,12 +65,17 @@ def build(admin_conninfo: str, dbname: str | None = None) -> str:
 
 
 def _scan_traffic(db: str, spec: dict) -> None:
-    """Planted sequential-scan traffic on posts: a LIKE search with no usable index."""
+    """Planted sequential-scan traffic on posts (a LIKE search with no usable index), and the
+    everyday lookups that use posts' other indexes, so that only the planted one stays unused."""
     scans = spec["defects"]["posts_seq_scans"]["scans"]
+    lookups = spec["traffic"]["index_lookups"]
     with psycopg.connect(db, autocommit=True) as conn:
         conn.execute("SET max_parallel_workers_per_gather = 0")
         for i in range(scans):
             conn.execute("SELECT count(*) FROM posts WHERE body LIKE %s", (f"%needle{i}%",))
+        for i in range(1, lookups + 1):
+            conn.execute("SELECT count(*) FROM posts WHERE thread_id = %s", (str(_uid("thread", i)),))
+            conn.execute("SELECT count(*) FROM posts WHERE author_id = %s", (str(_uid("user", i)),))
     # statistics reach shared memory when the backend exits; wait until they are visible
     deadline = time.monotonic() + 10
     with psycopg.connect(db, autocommit=True) as conn:

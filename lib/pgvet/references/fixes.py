@@ -11,7 +11,7 @@ from .model import Reference
 NAME_MAX = 63
 
 
-def _render(parts: list) -> str:
+def render(parts: list) -> str:
     return "\n".join(p if isinstance(p, str) else p.as_string(None) for p in parts)
 
 
@@ -50,7 +50,7 @@ def create_index(ref: Reference, columns=None) -> list:
 
 
 def orphans_fix(ref: Reference) -> str:
-    return _render([f"-- {ref.key} -> {ref.referenced_table}: decide per row: restore the parent, set NULL, "
+    return render([f"-- {ref.key} -> {ref.referenced_table}: decide per row: restore the parent, set NULL, "
                     "or delete. The orphans:", list_orphans(ref)])
 
 
@@ -61,7 +61,7 @@ def undeclared_fix(ref: Reference, has_orphans: bool) -> str:
     parts += add_foreign_key(ref)
     if not ref.indexed:
         parts += create_index(ref)
-    return _render(parts)
+    return render(parts)
 
 
 def type_mismatch_fix(ref: Reference, resolvable_via: str | None) -> str:
@@ -73,7 +73,7 @@ def type_mismatch_fix(ref: Reference, resolvable_via: str | None) -> str:
             "-- Never ALTER COLUMN ... TYPE ... USING gen_random_uuid(): every row would get a new random value",
             "-- and every relationship would be lost."]
     if not resolvable_via:
-        return _render(head + ["-- No legacy key or key-shaped values: the existing values cannot be mapped.",
+        return render(head + ["-- No legacy key or key-shaped values: the existing values cannot be mapped.",
                                "-- Decide with the application owners how to recover them before changing the type."])
     t, p = ref.qualified(), ref.ref_qualified()
     key, old, newc = sql.Identifier(ref.ref_columns[0]), sql.Identifier(col), sql.Identifier(new)
@@ -84,7 +84,7 @@ def type_mismatch_fix(ref: Reference, resolvable_via: str | None) -> str:
     else:
         match = sql.SQL("p.{legacy} = c.{o}").format(legacy=sql.Identifier(resolvable_via), o=old)
         how = f"-- 2. Backfill through {ref.referenced_table}.{resolvable_via} (in batches on a large table):"
-    return _render(head + [
+    return render(head + [
         f"-- 1. Add a {ref.referenced_type} column (no rewrite, brief lock):",
         sql.SQL("ALTER TABLE {t} ADD COLUMN {n} {typ};").format(t=t, n=newc, typ=sql.SQL(ref.referenced_type)),
         how,

@@ -1,0 +1,43 @@
+-- ---
+-- id: top_queries
+-- title: Statements that cost the most time and read the most blocks
+-- area: scans
+-- severity: info
+-- params:
+--   top: 10
+--   min_calls: 1
+-- requires:
+--   extensions: [pg_stat_statements]
+-- sentence: "a statement ran {calls} times for {total_ms} ms in total ({mean_ms} ms each)"
+-- ---
+-- From pg_stat_statements, for this database: the `top` statements by total execution time and
+-- the `top` by shared blocks touched (hit + read), pgvet's own statements excluded. The column
+-- names used exist on PostgreSQL 13 to 18. Constants are already replaced by $n by the extension.
+WITH s AS (
+    SELECT q.queryid, q.query, q.calls, q.total_exec_time, q.mean_exec_time, q.rows,
+           q.shared_blks_hit, q.shared_blks_read
+    FROM pg_stat_statements q
+    WHERE q.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND q.query NOT LIKE '/* pgvet */%'
+      AND q.calls >= :min_calls
+),
+ranked AS (
+    SELECT s.*, rank() OVER (ORDER BY s.total_exec_time DESC) AS time_rank,
+           rank() OVER (ORDER BY s.shared_blks_hit + s.shared_blks_read DESC) AS blocks_rank
+    FROM s
+)
+SELECT NULL::text                                AS schema,
+       NULL::text                                AS "table",
+       left(md5(query), 12)                      AS object,
+       left(regexp_replace(query, '\s+', ' ', 'g'), 400) AS detail,
+       calls,
+       round(total_exec_time::numeric, 1)        AS total_ms,
+       round(mean_exec_time::numeric, 2)         AS mean_ms,
+       rows,
+       shared_blks_hit,
+       shared_blks_read,
+       time_rank,
+       blocks_rank
+FROM ranked
+WHERE time_rank <= :top OR blocks_rank <= :top
+ORDER BY total_exec_time DESC, object

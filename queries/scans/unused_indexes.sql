@@ -1,0 +1,42 @@
+-- ---
+-- id: unused_indexes
+-- title: Indexes no query has used since the statistics were reset
+-- area: scans
+-- severity: warning
+-- params:
+--   max_scans: 0
+--   min_index_bytes: 10485760
+-- sentence: "{object} on {table} has not been used since {stats_reset} but takes {index_bytes} bytes and slows every write"
+-- ---
+-- PgHero's definition: idx_scan <= max_scans (0), not unique, not backing a constraint, at least
+-- 10 MB. Invalid indexes are invalid_indexes' business; indexes attached to a partitioned index
+-- cannot be dropped alone and are left out. Counters are per server: a replica keeps its own.
+WITH db AS (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database())
+SELECT s.schemaname                             AS schema,
+       s.relname                                AS "table",
+       s.indexrelname                           AS object,
+       format('%s has had %s scans since %s; it takes %s and is updated on every write to %s',
+              s.indexrelname, s.idx_scan, coalesce(db.stats_reset::text, 'the statistics began'),
+              pg_size_pretty(pg_relation_size(s.indexrelid)), s.relname) AS detail,
+       pg_relation_size(s.indexrelid)           AS index_bytes,
+       s.idx_scan,
+       coalesce(t.n_tup_ins, 0) + coalesce(t.n_tup_upd, 0) + coalesce(t.n_tup_del, 0) AS table_writes,
+       db.stats_reset,
+       round((extract(epoch FROM now() - db.stats_reset) / 86400)::numeric, 1) AS stats_age_days,
+       pg_get_indexdef(s.indexrelid)            AS definition,
+       '-- Unused on THIS server since ' || coalesce(db.stats_reset::text, 'the statistics began') ||
+       '. Each replica keeps its own counters:' || E'\n' ||
+       '-- check idx_scan there too before dropping. Keep the definition to recreate it:' || E'\n' ||
+       '-- ' || pg_get_indexdef(s.indexrelid) || ';' || E'\n' ||
+       format('-- DROP INDEX CONCURRENTLY %I.%I;', s.schemaname, s.indexrelname) AS fix
+FROM pg_stat_user_indexes s
+JOIN pg_index i ON i.indexrelid = s.indexrelid
+LEFT JOIN pg_stat_user_tables t ON t.relid = s.relid
+CROSS JOIN db
+WHERE s.idx_scan <= :max_scans
+  AND i.indisvalid
+  AND NOT i.indisunique
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = s.indexrelid)
+  AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = s.indexrelid)
+  AND pg_relation_size(s.indexrelid) >= :min_index_bytes
+ORDER BY index_bytes DESC, schema, "table", object
