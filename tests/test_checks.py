@@ -1,8 +1,6 @@
 """Each check on the real server: a case that must find something, a case that must find nothing,
 exact expectations. Identifiers that need quoting are part of the positive cases."""
-import time
-
-import psycopg
+from pgstats import reset_counters, run_statements
 
 
 # -- fk_type_mismatch -----------------------------------------------------------------------
@@ -78,37 +76,13 @@ def test_unindexed_foreign_keys_accepts_leading_and_composite_pk_prefix_indexes(
 
 
 # -- seq_scan_hotspots -----------------------------------------------------------------------
-def _wait_for_counter(db, table, column, at_least):
-    """A backend flushes its statistics when it exits, shortly after the client closes."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if db.sql(f"select {column} from pg_stat_user_tables where relname = %s", (table,))[0][0] >= at_least:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{table}.{column} never reached {at_least}")
-
-
-def _scan(db, table, statement, times):
-    before = db.sql("select seq_scan from pg_stat_user_tables where relname = %s", (table,))[0][0]
-    with psycopg.connect(db.dsn, autocommit=True) as conn:
-        conn.execute("SET max_parallel_workers_per_gather = 0")
-        for _ in range(times):
-            conn.execute(statement)
-    _wait_for_counter(db, table, "seq_scan + coalesce(idx_scan, 0)", before + times)
-
-
-def _reset_counters(db, table, rows):
-    _wait_for_counter(db, table, "n_tup_ins", rows)  # the setup's own scans (index builds) are counted by now
-    db.sql("select pg_stat_reset()")
-
-
 def test_seq_scan_hotspots_ranks_tables_read_in_full(db):
     db.sql("""CREATE TABLE "Big Events" (id int PRIMARY KEY, note text);
               INSERT INTO "Big Events" SELECT g, md5(g::text) FROM generate_series(1, 20000) g;
               CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small SELECT generate_series(1, 100);""")
-    _reset_counters(db, "Big Events", 20000)
-    _scan(db, "Big Events", "SELECT count(*) FROM \"Big Events\" WHERE note LIKE '%zz%'", 12)
-    _scan(db, "small", "SELECT count(*) FROM small", 3)
+    reset_counters(db, "Big Events", 20000)
+    run_statements(db, "Big Events", "SELECT count(*) FROM \"Big Events\" WHERE note LIKE '%zz%'", 12)
+    run_statements(db, "small", "SELECT count(*) FROM small", 3)
     found = db.findings("seq_scan_hotspots", min_seq_scans=10, min_table_bytes=1_000_000)
     assert set(found) == {"seq_scan_hotspots:public.Big Events"}
     m = found["seq_scan_hotspots:public.Big Events"].metrics
@@ -120,9 +94,9 @@ def test_seq_scan_hotspots_ranks_tables_read_in_full(db):
 def test_seq_scan_hotspots_is_silent_when_index_scans_dominate(db):
     db.sql("""CREATE TABLE events (id int PRIMARY KEY, note text);
               INSERT INTO events SELECT g, md5(g::text) FROM generate_series(1, 20000) g; ANALYZE events;""")
-    _reset_counters(db, "events", 20000)
-    _scan(db, "events", "SELECT count(*) FROM events", 12)
-    _scan(db, "events", "SELECT note FROM events WHERE id = 42", 30)
+    reset_counters(db, "events", 20000)
+    run_statements(db, "events", "SELECT count(*) FROM events", 12)
+    run_statements(db, "events", "SELECT note FROM events WHERE id = 42", 30)
     assert db.findings("seq_scan_hotspots", min_seq_scans=10, min_table_bytes=1_000_000) == {}
     # the production defaults (1000 scans, 32 MB) ignore this small table as well
     assert db.findings("seq_scan_hotspots") == {}
