@@ -17,3 +17,9 @@ def test_a_remembered_secret_is_masked_anywhere():
 def test_text_without_secrets_is_unchanged():
     text = "host=db port=5432 dbname=app user=alice"
     assert redact(text) == text
+
+
+def test_sql_passwords_are_masked():
+    assert redact("CREATE ROLE a LOGIN PASSWORD 'it''s s3cr3t'") == "CREATE ROLE a LOGIN PASSWORD '********'"
+    assert "s3cr3t" not in redact("ALTER USER MAPPING FOR x SERVER y OPTIONS (SET password 's3cr3t')")
+    assert "s3cr3t" not in redact("ALTER ROLE a ENCRYPTED PASSWORD $q$s3cr3t$q$")

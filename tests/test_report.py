@@ -72,7 +72,9 @@ def test_findings_json_has_the_stable_shape_and_the_planted_findings(report, dem
                                     "fix"}
         assert all(not isinstance(v, (dict, list)) for v in finding["metrics"].values())
     # a read-only role with pg_read_all_stats sees what the superuser sees
-    assert sorted(f["key"] for f in data["findings"]) == sorted(f.key for f in demo_audit.findings)
+    listings = set(planted()["listings"])  # top statements change with every run, the defects do not
+    assert sorted(f["key"] for f in data["findings"] if f["check"] not in listings) == \
+        sorted(f.key for f in demo_audit.findings if f.check not in listings)
 
 
 def test_html_is_offline_with_plotly_inlined_once_and_charts_drawn(report):

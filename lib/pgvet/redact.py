@@ -11,6 +11,8 @@ _PATTERNS = [
     (re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)"), r"\1" + _MASK),
     # URLs: scheme://user:secret@host
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^@\s/]+)(@)"), r"\1" + _MASK + r"\3"),
+    # SQL: CREATE/ALTER ROLE … PASSWORD 'x', user mappings OPTIONS (password 'x'), ENCRYPTED PASSWORD
+    (re.compile(r"(?i)(\bpassword\s+)('(?:[^']|'')*'|\$[a-z_]*\$.*?\$[a-z_]*\$)"), r"\1'" + _MASK + "'"),
     # environment assignments and JSON/YAML keys that name a password
     (re.compile(r"(?i)(\b\w*(?:PASSWORD|PASSWD|PGPASS)\w*[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"), r"\1" + _MASK),
 ]

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from .redact import redact
+
 SEVERITIES = ("critical", "warning", "info")
 STATUSES = ("ok", "error", "timeout", "skipped")
 # Columns of a check's result row that are not metrics.
@@ -112,7 +114,7 @@ class AuditRun:
     def write_json(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=False, default=str) + "\n")
+        path.write_text(redact(json.dumps(self.to_dict(), indent=2, sort_keys=False, default=str)) + "\n")
         return path
 
     @classmethod

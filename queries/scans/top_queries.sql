@@ -19,6 +19,8 @@ WITH s AS (
     FROM pg_stat_statements q
     WHERE q.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND q.query NOT LIKE '/* pgvet */%'
+      -- statements that may carry a secret in clear (pg_stat_statements keeps utility text as typed)
+      AND q.query !~* '(password|passwd|secret|\mcreate\s+(role|user)\M|\malter\s+(role|user)\M|user\s+mapping)'
       AND q.calls >= :min_calls
 ),
 ranked AS (
