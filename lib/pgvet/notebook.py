@@ -9,6 +9,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from .connection import DEFAULT_STATEMENT_TIMEOUT_MS, Target, resolve_target
+from . import activity
 from .references import explore
 from .redact import redact
 from .results import SEVERITIES, AuditRun
@@ -126,3 +127,18 @@ def orphan_sample(rels: Relationships, audit: AuditRun, reference: str = "", lim
     frame = explore.orphan_sample(rels.target, rels.refs, reference, limit)
     caption = f"<p>First {len(frame)} orphaned rows of <code>{html.escape(reference)}</code> (keys only):</p>"
     return HTML(caption + _table(frame.astype(str), "", "").data)
+
+
+def table_activity(target: str = "", service: str = "", dsn: str = "") -> pd.DataFrame:
+    """Every table's sequential and index scans, live from the target."""
+    return activity.table_activity(resolve_target(dsn=dsn or None, service=service or None, name=target or None))
+
+
+def hot_tables(audit: AuditRun) -> list[str]:
+    """`schema.table` of the sequential-scan hot spots the audit found."""
+    return [f"{f.schema}.{f.table}" for f in audit.findings if f.check == "seq_scan_hotspots"]
+
+
+def findings_of(audit: AuditRun, checks: str) -> HTML:
+    """The findings table for some checks only (comma-separated ids)."""
+    return findings_table(audit.selected(checks))

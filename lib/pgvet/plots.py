@@ -76,3 +76,51 @@ def reference_graph(frame) -> go.Figure:
                       xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
                       margin=dict(l=20, r=20, t=50, b=20), template="plotly_white")
     return fig
+
+
+def seq_scan_scatter(activity, hot_tables=()) -> go.Figure:
+    """Table size against rows read by sequential scans; hot spots (from the audit) in red."""
+    hot = set(hot_tables)
+    colours = [SEVERITY_COLOURS["critical"] if t in hot else "#90a4ae" for t in activity["table"]]
+    fig = go.Figure(go.Scatter(
+        x=activity["table_bytes"] / 1024 ** 2, y=activity["seq_tup_read"], mode="markers+text",
+        text=[t if t in hot else "" for t in activity["table"]], textposition="top center",
+        hovertext=[f"{t}: {s:,} seq scans, {r:,} rows read, {i:,} index scans" for t, s, r, i in
+                   zip(activity["table"], activity["seq_scan"], activity["seq_tup_read"], activity["idx_scan"])],
+        hoverinfo="text", marker=dict(size=10, color=colours)))
+    fig.update_layout(title="Table size vs rows read by sequential scans (red: hot spots)", height=420,
+                      xaxis_title="table size (MB)", yaxis_title="rows read sequentially",
+                      margin=dict(l=60, r=20, t=50, b=50), template="plotly_white")
+    return fig
+
+
+def index_usage(activity, top: int = 15) -> go.Figure:
+    """Sequential vs index scans for the tables read the most."""
+    busiest = activity.assign(total=activity["seq_scan"] + activity["idx_scan"]).nlargest(top, "total")[::-1]
+    fig = go.Figure()
+    fig.add_bar(name="sequential scans", y=busiest["table"], x=busiest["seq_scan"], orientation="h",
+                marker_color=SEVERITY_COLOURS["warning"])
+    fig.add_bar(name="index scans", y=busiest["table"], x=busiest["idx_scan"], orientation="h",
+                marker_color="#2e7d32")
+    fig.update_layout(barmode="stack", title="How the busiest tables are read", height=140 + 26 * len(busiest),
+                      margin=dict(l=20, r=20, t=50, b=40), template="plotly_white", xaxis_title="scans")
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+def index_waste(run: AuditRun) -> go.Figure:
+    """Disk taken by indexes that serve no query: unused, duplicate, redundant, invalid."""
+    checks = ("unused_indexes", "duplicate_indexes", "redundant_indexes", "invalid_indexes")
+    bars = sorted(((f"{f.table}.{f.object}", f.metrics.get("index_bytes") or 0, f.check)
+                   for f in run.findings if f.check in checks), key=lambda b: b[1])
+    fig = go.Figure()
+    for check in checks:
+        mine = [b for b in bars if b[2] == check]
+        if mine:
+            fig.add_bar(name=check.replace("_", " "), y=[b[0] for b in mine], x=[b[1] / 1024 ** 2 for b in mine],
+                        orientation="h")
+    fig.update_layout(title="Indexes that cost writes and disk without serving reads (MB)",
+                      height=160 + 28 * max(len(bars), 1), margin=dict(l=20, r=20, t=50, b=40),
+                      template="plotly_white", xaxis_title="MB")
+    fig.update_yaxes(automargin=True)
+    return fig
