@@ -137,3 +137,20 @@ def test_table_bloat_flags_missing_statistics_as_low_confidence(db):
     found = db.findings("table_bloat")
     f = found["table_bloat:public.never_analyzed"]
     assert f.metrics["confidence"] == "low" and "2 of 2 columns have no statistics" in f.metrics["confidence_note"]
+
+
+def test_unindexed_foreign_keys_covers_inferred_references(db):
+    db.sql("""CREATE TABLE users (id int PRIMARY KEY);
+              INSERT INTO users SELECT generate_series(1, 50);
+              CREATE TABLE "Visits" (id int PRIMARY KEY, user_id int, page_id int);
+              INSERT INTO "Visits" SELECT g, 1 + g % 50, g FROM generate_series(1, 300) g;
+              CREATE TABLE pages (id int PRIMARY KEY);
+              INSERT INTO pages SELECT generate_series(1, 300);
+              CREATE INDEX ON "Visits" (page_id);
+              ANALYZE;""")
+    found = db.findings("unindexed_foreign_keys")
+    assert set(found) == {"unindexed_foreign_keys:public.Visits.user_id"}
+    f = found["unindexed_foreign_keys:public.Visits.user_id"]
+    assert (f.metrics["referenced_table"], f.metrics["table_rows"]) == ("public.users", 300)
+    assert f.metrics["evidence"].startswith("name: user_id -> users")
+    assert f.fix.splitlines()[-1] == 'CREATE INDEX CONCURRENTLY ON "public"."Visits" ("user_id");'

@@ -99,3 +99,11 @@ def test_hypopg_confirms_a_selective_index_and_drops_a_useless_one(pg15):
     assert "hypopg: generic plan cost" in m["evidence"]
     # the hypothetical index is gone: the audit wrote nothing
     assert pg15.sql("SELECT count(*) FROM pg_indexes WHERE tablename = 'Orders'") == [(2,)]
+
+
+def test_top_queries_reads_the_column_names_of_postgresql_15(pg15):
+    pg15.sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()")
+    pg15.sql("SELECT count(*) FROM pg_class WHERE relname = 'x'")
+    (result,) = pg15.audit("top_queries").checks
+    assert result.status == "ok", result.reason
+    assert "SELECT count(*) FROM pg_class WHERE relname = $1" in [f.detail for f in result.findings]
