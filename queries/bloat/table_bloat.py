@@ -1,18 +1,28 @@
--- ---
--- id: table_bloat
--- title: Tables with wasted space (statistical estimate)
--- area: bloat
--- severity: warning
--- params:
---   min_table_bytes: 1048576
---   warn_pct: 40
---   critical_pct: 90
--- sentence: "{table} wastes about {wasted_bytes} bytes ({bloat_pct}% of its heap)"
--- ---
--- Estimate in the style of ioguix/pgsql-bloat-estimation: the expected heap size from
--- reltuples and pg_stats column widths (tuple header, null bitmap, alignment, item pointers,
--- page header, fillfactor) compared with relpages. Waste excludes the fillfactor reserve.
--- Heap only; TOAST is reported separately. Needs ANALYZE; confidence says how far to trust it.
+"""
+---
+id: table_bloat
+title: Tables with wasted space (statistical estimate, exact on demand)
+area: bloat
+severity: warning
+params:
+  min_table_bytes: 1048576
+  warn_pct: 40
+  critical_pct: 90
+  exact_bloat: false
+  exact_min_bytes: 1048576
+sentence: "{table} wastes about {wasted_bytes} bytes ({bloat_pct}% of its heap)"
+---
+Estimate in the style of ioguix/pgsql-bloat-estimation (ESTIMATE below): the expected heap size
+from reltuples and pg_stats column widths (tuple header, null bitmap, alignment, item pointers,
+page header, fillfactor) compared with relpages. Waste excludes the fillfactor reserve. Heap
+only; TOAST is reported separately. Needs ANALYZE; `confidence` says how far to trust it.
+With `exact_bloat`, pgstattuple_approx measures the flagged tables above `exact_min_bytes`.
+"""
+from sqlalchemy import text
+
+from pgvet.bloat import add_exact
+
+ESTIMATE = r"""
 WITH const AS (
     SELECT current_setting('block_size')::numeric AS bs, 24 AS page_hdr, 23 AS tuple_hdr, 8 AS ma, 4 AS item_id
 ),
@@ -60,7 +70,7 @@ res AS (
     FROM calc c
     LEFT JOIN pg_stat_all_tables st ON st.relid = c.oid
 )
-SELECT nspname AS schema,
+SELECT oid, bs AS block_size, nspname AS schema,
        relname AS "table",
        format('about %s wasted (%s%% of %s)', pg_size_pretty(wasted_bytes), bloat_pct,
               pg_size_pretty(relpages * bs)) AS detail,
@@ -88,3 +98,12 @@ SELECT nspname AS schema,
 FROM res
 WHERE bloat_pct >= :warn_pct
 ORDER BY wasted_bytes DESC, schema, "table"
+"""
+
+
+def findings(ctx):
+    rows = [dict(r) for r in ctx.conn.execute(text(ESTIMATE), ctx.params).mappings().all()]
+    add_exact(ctx, rows, "table")
+    for r in rows:
+        del r["oid"], r["block_size"]
+    return rows
