@@ -38,6 +38,7 @@ def _settings(spec: dict) -> dict[str, str]:
         rain_resolvable=d["rain_events_transaction_id"]["resolvable_via_legacy_id"],
         orders_deleted=d["orders_bloat"]["deleted"],
         thread_subscriptions_orphans=d["thread_subscriptions_no_fks"]["orphans"],
+        tips_id_used_pct=d["tips_id_sequence"]["used_pct"],
         order_items_orphans=d["order_items_disabled_fk_trigger"]["orphans"],
     )
     return {f"pgvet_demo.{k}": str(v) for k, v in values.items()}

@@ -191,6 +191,19 @@ SELECT pg_temp.uid('reaction', g), pg_temp.uid('user', 1 + g % pg_temp.n('users'
        (ARRAY['+1','heart','laugh'])[1 + g % 3]
 FROM generate_series(1, pg_temp.n('reactions')) g;
 
+-- planted: a bigint sequence feeding an integer column, 80 % of the way to the column's maximum
+CREATE SEQUENCE tips_id_seq AS bigint;
+CREATE TABLE tips (
+    id           integer PRIMARY KEY DEFAULT nextval('tips_id_seq'),
+    from_user_id uuid NOT NULL REFERENCES users (id),
+    amount       numeric(20, 8) NOT NULL
+);
+CREATE INDEX tips_from_user_id_idx ON tips (from_user_id);
+SELECT setval('tips_id_seq', (2147483647 * current_setting('pgvet_demo.tips_id_used_pct')::numeric / 100)::bigint
+                             - pg_temp.n('tips'));
+INSERT INTO tips (from_user_id, amount)
+SELECT pg_temp.uid('user', 1 + g % pg_temp.n('users')), 1 FROM generate_series(1, pg_temp.n('tips')) g;
+
 -- shop ---------------------------------------------------------------------------------
 CREATE TABLE products (id uuid PRIMARY KEY, name text NOT NULL, price numeric(12, 2) NOT NULL);
 INSERT INTO products SELECT pg_temp.uid('product', g), 'Product ' || g, (g % 90) + 0.99
