@@ -55,9 +55,9 @@ def test_report_writes_a_dated_folder_and_prints_its_path(report):
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", day)
     index = out / day / "demo" / "index.html"
     assert result.stdout.strip() == str(index.resolve())
-    assert sorted(p.name for p in index.parent.iterdir()) == ["findings.json", "fixes.sql", "index.html", "overview.ipynb",
-                                                             "references.html", "references.ipynb", "scans.html",
-                                                             "scans.ipynb"]
+    assert sorted(p.name for p in index.parent.iterdir()) == [
+        "bloat.html", "bloat.ipynb", "findings.json", "fixes.sql", "index.html", "overview.ipynb", "references.html",
+        "references.ipynb", "scans.html", "scans.ipynb"]
 
 
 def test_findings_json_has_the_stable_shape_and_the_planted_findings(report, demo_audit):

@@ -142,3 +142,16 @@ def hot_tables(audit: AuditRun) -> list[str]:
 def findings_of(audit: AuditRun, checks: str) -> HTML:
     """The findings table for some checks only (comma-separated ids)."""
     return findings_table(audit.selected(checks))
+
+
+def headroom(target: str = "", service: str = "", dsn: str = "", top: int = 12) -> pd.DataFrame:
+    """Transaction-ID age and sequence use as % of their limits, live: the wraparound and sequence
+    checks run with their thresholds at 0, so every counter shows, not only the alarming ones."""
+    tgt = resolve_target(dsn=dsn or None, service=service or None, name=target or None)
+    run_ = run_audit(tgt, only="xid_wraparound,sequence_overflow",
+                     params={"xid_wraparound.warn_age": 0, "sequence_overflow.warn_pct": 0})
+    rows = [{"what": f"transaction IDs: {f.object or f.schema + '.' + f.table}", "used_pct": f.metrics["pct_of_limit"]}
+            for f in run_.findings if f.check == "xid_wraparound"][:top // 2]
+    rows += [{"what": f"sequence {f.schema}.{f.object} -> {f.table}.{f.column or ''}".rstrip("."),
+              "used_pct": f.metrics["used_pct"]} for f in run_.findings if f.check == "sequence_overflow"][:top // 2]
+    return pd.DataFrame(rows, columns=["what", "used_pct"])

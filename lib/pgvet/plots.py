@@ -124,3 +124,63 @@ def index_waste(run: AuditRun) -> go.Figure:
                       template="plotly_white", xaxis_title="MB")
     fig.update_yaxes(automargin=True)
     return fig
+
+
+def waste_treemap(run: AuditRun) -> go.Figure:
+    """Wasted bytes by table and index (estimates), one box per relation."""
+    ids, labels, parents, values = ["tables", "indexes"], ["tables", "indexes"], ["", ""], [0, 0]
+    for f in run.findings:
+        if f.check in ("table_bloat", "index_bloat") and f.metrics.get("wasted_bytes"):
+            group = "tables" if f.check == "table_bloat" else "indexes"
+            name = f"{f.schema}.{f.table}" + (f" / {f.object}" if f.object else "")
+            ids.append(f.key)
+            labels.append(f"{name}<br>{f.metrics['wasted_bytes'] / 1024 ** 2:.1f} MB")
+            parents.append(group)
+            values.append(f.metrics["wasted_bytes"])
+    fig = go.Figure(go.Treemap(ids=ids, labels=labels, parents=parents, values=values, branchvalues="remainder",
+                               marker=dict(colors=["#ffcc80", "#b3e5fc"] + ["#ef6c00" if p == "tables" else "#0277bd"
+                                                                           for p in parents[2:]])))
+    fig.update_layout(title="Where space is wasted (estimate)", height=420, margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def estimate_vs_exact(run: AuditRun) -> go.Figure:
+    """Estimated and measured bloat, side by side, where pgstattuple measured it."""
+    rows = [(f"{f.table}" + (f".{f.object}" if f.object else ""), f.metrics["bloat_pct"], f.metrics["exact_bloat_pct"])
+            for f in run.findings if f.check in ("table_bloat", "index_bloat") and "exact_bloat_pct" in f.metrics]
+    fig = go.Figure()
+    fig.add_bar(name="estimate", x=[r[0] for r in rows], y=[r[1] for r in rows], marker_color="#ffb74d")
+    fig.add_bar(name="measured (pgstattuple)", x=[r[0] for r in rows], y=[r[2] for r in rows], marker_color="#ef6c00")
+    fig.update_layout(barmode="group", title="Bloat: estimate vs measurement (%)" if rows else
+                      "Bloat: no measurement (run with --param exact_bloat=true)", height=340, yaxis_title="% wasted",
+                      margin=dict(l=50, r=20, t=50, b=60), template="plotly_white")
+    return fig
+
+
+def dead_rows(run: AuditRun) -> go.Figure:
+    """Dead-row share per table, with when it was last vacuumed."""
+    rows = sorted(((f.table, f.metrics["dead_pct"], f.metrics.get("last_any_vacuum") or "never")
+                   for f in run.findings if f.check == "dead_tuples"), key=lambda r: r[1])
+    fig = go.Figure(go.Bar(x=[r[1] for r in rows], y=[r[0] for r in rows], orientation="h",
+                           text=[f"{r[1]}% · last vacuum: {r[2]}" for r in rows], textposition="auto",
+                           marker_color=SEVERITY_COLOURS["warning"]))
+    fig.update_layout(title="Dead rows waiting for VACUUM (% of rows)", height=140 + 30 * max(len(rows), 1),
+                      margin=dict(l=20, r=20, t=50, b=40), template="plotly_white", xaxis=dict(range=[0, 100]))
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+def headroom(frame) -> go.Figure:
+    """How much of the way to a hard limit each counter has gone: transaction IDs and sequences."""
+    frame = frame.sort_values("used_pct")
+    colours = [SEVERITY_COLOURS["critical"] if p >= 90 else SEVERITY_COLOURS["warning"] if p >= 75 else "#2e7d32"
+               for p in frame["used_pct"]]
+    fig = go.Figure(go.Bar(x=frame["used_pct"], y=frame["what"], orientation="h", marker_color=colours,
+                           text=[f"{p}%" for p in frame["used_pct"]], textposition="auto"))
+    for x, colour in ((75, SEVERITY_COLOURS["warning"]), (90, SEVERITY_COLOURS["critical"])):
+        fig.add_vline(x=x, line_dash="dot", line_color=colour)
+    fig.update_layout(title="Headroom: share of the limit used (transaction IDs, sequences)",
+                      height=140 + 28 * max(len(frame), 1), xaxis=dict(range=[0, 100], title="% of the limit"),
+                      margin=dict(l=20, r=20, t=50, b=40), template="plotly_white")
+    fig.update_yaxes(automargin=True)
+    return fig

@@ -94,7 +94,12 @@ SELECT oid, bs AS block_size, nspname AS schema,
            CASE WHEN coalesce(pg_relation_size(nullif(reltoastrelid, 0)), 0) > relpages * bs
                 THEN 'most data lives in TOAST: the estimate is weak' END) AS confidence_note,
        '-- VACUUM makes the space reusable without blocking reads or writes; it does not shrink the file.' || E'\n' ||
-       format('VACUUM (ANALYZE) %I.%I;', nspname, relname) AS fix
+       format('VACUUM (ANALYZE) %I.%I;', nspname, relname) || E'\n' ||
+       '-- To give the space back to the operating system, one of (commented out on purpose):' || E'\n' ||
+       format('-- VACUUM FULL %I.%I;  -- rewrites the table under ACCESS EXCLUSIVE: no reads or writes meanwhile',
+              nspname, relname) || E'\n' ||
+       format('-- pg_repack --table=%s  -- rewrites it online (extension pg_repack); brief locks at start and end',
+              quote_ident(nspname) || '.' || quote_ident(relname)) AS fix
 FROM res
 WHERE bloat_pct >= :warn_pct
 ORDER BY wasted_bytes DESC, schema, "table"

@@ -24,7 +24,8 @@ objects AS (
     UNION ALL
     SELECT n.nspname, c.relname, NULL, 'table', age(c.relfrozenxid), mxid_age(c.relminmxid)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'm', 't') AND c.relfrozenxid <> '0'
+    WHERE c.relkind IN ('r', 'm') AND c.relfrozenxid <> '0'
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')   -- the database row covers them
 )
 SELECT o.schema, o."table", o.object,
        format('%s: transaction ID age %s, multixact age %s (autovacuum_freeze_max_age %s)',
