@@ -14,7 +14,7 @@ with tempfile.TemporaryDirectory() as tmp:
     t1 = time.perf_counter()
     name = demo.build(info.dsn())
     t2 = time.perf_counter()
-    run = run_audit(resolve_target(dsn=info.dsn(dbname=name)), params=demo.planted()["report_params"])
+    run = run_audit(resolve_target(dsn=info.dsn(dbname=name)), params=demo.report_params())
     t3 = time.perf_counter()
     server.remove()
     print(f"server initdb+start  {t1 - t0:6.2f} s")

@@ -75,4 +75,4 @@ def demo_db(server, admin_dsn):
 
 @pytest.fixture(scope="session")
 def demo_audit(demo_db):
-    return run_audit(demo_db.target, params=demo.planted()["report_params"])
+    return run_audit(demo_db.target, params=demo.report_params())

@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 from pgvet.connection import resolve_target
+from pgvet import demo
 from pgvet.demo import planted
 from pgvet.report import NOTEBOOKS, write_report
 
@@ -24,7 +25,7 @@ def pgvet(*args, env=None):
 
 
 def demo_params():
-    return [a for k, v in planted()["report_params"].items() for a in ("--param", f"{k}={v}")]
+    return [a for k, v in demo.report_params().items() for a in ("--param", f"{k}={v}")]
 
 
 @pytest.fixture(scope="module")

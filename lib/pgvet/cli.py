@@ -96,7 +96,7 @@ def _cmd_demo(args) -> int:
         print(dsn)
         return EXIT_OK
     report = write_report(resolve_target(dsn=dsn, name="demo"), out_root=args.out,
-                          params=demo.planted()["report_params"])
+                          params=demo.report_params())
     print(report.index_html.resolve())
     return EXIT_FAILED if report.failed else EXIT_OK
 

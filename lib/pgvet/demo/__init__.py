@@ -20,6 +20,13 @@ def planted() -> dict:
     return yaml.safe_load((HERE / "planted.yml").read_text())
 
 
+def report_params() -> dict:
+    """The parameters the demo report runs with (planted.yml), the migrations folder made absolute."""
+    params = dict(planted()["report_params"])
+    params["migrations_dir"] = str(HERE / planted()["migrations_dir"])
+    return params
+
+
 def _uid(kind: str, i: int) -> str:
     """The demo's deterministic ids, as schema.sql's pg_temp.uid makes them."""
     return str(uuid.UUID(hashlib.md5(f"{kind}:{i}".encode()).hexdigest()))
