@@ -184,3 +184,32 @@ def headroom(frame) -> go.Figure:
                       margin=dict(l=20, r=20, t=50, b=40), template="plotly_white")
     fig.update_yaxes(automargin=True)
     return fig
+
+
+def migration_findings(run: AuditRun) -> go.Figure:
+    """Lint findings per migration file, stacked by severity, in apply order."""
+    lint = [f for f in run.findings if f.check == "migration_lint"]
+    files = list(dict.fromkeys(f.table for f in lint))
+    fig = go.Figure()
+    for sev in SEVERITIES:
+        fig.add_bar(name=sev, x=files, y=[sum(1 for f in lint if f.table == name and f.severity == sev)
+                                          for name in files], marker_color=SEVERITY_COLOURS[sev])
+    fig.update_layout(barmode="stack", title="Risky statements per migration file (apply order)", height=340,
+                      margin=dict(l=40, r=20, t=50, b=80), template="plotly_white", yaxis_title="statements")
+    return fig
+
+
+def migration_timeline(run: AuditRun) -> go.Figure:
+    """Each risky statement at its file (x, apply order) and line (y), coloured by severity."""
+    lint = [f for f in run.findings if f.check == "migration_lint" and f.metrics.get("line")]
+    fig = go.Figure()
+    for sev in SEVERITIES:
+        mine = [f for f in lint if f.severity == sev]
+        fig.add_scatter(name=sev, x=[f.table for f in mine], y=[f.metrics["line"] for f in mine], mode="markers",
+                        marker=dict(size=14, color=SEVERITY_COLOURS[sev], symbol="diamond"),
+                        hovertext=[f"{f.metrics['rule']}: {f.detail}" for f in mine], hoverinfo="text")
+    fig.update_layout(title="Timeline: where in the migrations the risky statements are", height=380,
+                      xaxis=dict(categoryorder="array", categoryarray=list(dict.fromkeys(f.table for f in lint))),
+                      yaxis=dict(autorange="reversed", title="line"), margin=dict(l=50, r=20, t=50, b=80),
+                      template="plotly_white")
+    return fig
