@@ -184,3 +184,25 @@ def test_no_drift_when_the_database_is_what_the_migrations_meant(db, tmp_path):
                       "0002.sql": "ALTER TABLE b ADD COLUMN note varchar(40);\nALTER TABLE a RENAME COLUMN n TO amount;"})
     _apply(db, tmp_path)
     assert db.findings("migration_drift", migrations_dir=str(tmp_path)) == {}
+
+
+def test_a_reference_declared_in_a_migration_is_evidence_for_the_references_area(db, tmp_path):
+    _write(tmp_path, {"0001.sql": "CREATE TABLE ledgers (id int PRIMARY KEY);\n"
+                                  "CREATE TABLE entries (id int PRIMARY KEY, book int REFERENCES ledgers);\n"
+                                  "CREATE TABLE accounts (id uuid PRIMARY KEY, legacy int UNIQUE);\n"
+                                  "CREATE TABLE tips (id int, payer int);\n"
+                                  "ALTER TABLE tips ADD FOREIGN KEY (payer) REFERENCES accounts;"})
+    _apply(db, tmp_path)
+    db.sql("""ALTER TABLE entries DROP CONSTRAINT entries_book_fkey;   -- dropped by hand
+              INSERT INTO ledgers VALUES (1), (2);
+              INSERT INTO entries VALUES (1, 1), (2, 2), (3, 9);
+              INSERT INTO accounts VALUES (gen_random_uuid(), 5);
+              INSERT INTO tips VALUES (1, 5), (2, 6); ANALYZE;""")
+    run = db.audit("undeclared_foreign_keys,reference_type_mismatch", migrations_dir=str(tmp_path))
+    found = {f.key: f.metrics for f in run.findings}
+    assert set(found) == {"undeclared_foreign_keys:public.entries.book", "reference_type_mismatch:public.tips.payer"}
+    assert found["undeclared_foreign_keys:public.entries.book"]["evidence"].startswith("migration: 0001.sql:2")
+    assert found["undeclared_foreign_keys:public.entries.book"]["orphans"] == 1
+    tips = found["reference_type_mismatch:public.tips.payer"]
+    assert tips["evidence"].startswith("migration: 0001.sql:5")
+    assert (tips["non_null"], tips["resolvable_via"], tips["resolvable"]) == (2, "legacy", 1)

@@ -11,6 +11,7 @@ params:
   sample_above_rows: 10000000
   sample_rows: 1000000
   hints_file: ""
+  migrations_dir: ""
 sentence: "{orphans} {table} rows point to {referenced_table} rows that cannot be found ({column})"
 ---
 Counted for every declared foreign key (valid ones too: rows loaded with triggers disabled or

@@ -7,6 +7,7 @@ reads: data
 severity: critical
 params:
   hints_file: ""
+  migrations_dir: ""
 sentence: "{non_null} {table} rows store a {column_type} in {column}, which can never match {referenced_table}.{referenced_column} ({referenced_type})"
 ---
 A column that refers to another table's key (declared or inferred) but has no '=' with it:

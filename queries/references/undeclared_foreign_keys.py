@@ -10,6 +10,7 @@ params:
   sample_above_rows: 10000000
   sample_rows: 1000000
   hints_file: ""
+  migrations_dir: ""
 sentence: "{schema}.{table}.{column} refers to {referenced_table} but nothing enforces it ({orphans} orphaned rows)"
 ---
 Inferred from names, comments, a hints file and the data (see lib/pgvet/references/inference.py);

@@ -8,6 +8,7 @@ reads: data
 params:
   min_table_rows: 0
   hints_file: ""
+  migrations_dir: ""
 sentence: "{schema}.{table}({column}) has no index: every delete or key update on {referenced_table} scans {table_rows} rows"
 ---
 Declared foreign keys (DECLARED below) and inferred references from the references area whose

@@ -15,10 +15,14 @@ __all__ = ["Reference", "OrphanCount", "all_references", "orphan_counts", "refer
 def all_references(ctx) -> list[Reference]:
     """Declared foreign keys plus inferred references (with evidence), read once per run."""
     hints_file = ctx.params.get("hints_file") or ""
-    key = ("references", hints_file)
+    migrations_dir = ctx.params.get("migrations_dir") or ""
+    key = ("references", hints_file, migrations_dir)
     if key not in ctx.cache:
         snap = read_snapshot(ctx.pg)
-        ctx.cache[key] = snap.declared + infer_references(ctx.pg, snap, Hints.load(hints_file))
+        hints = Hints.load(hints_file)
+        if migrations_dir:
+            hints = hints.with_migrations(migrations_dir)
+        ctx.cache[key] = snap.declared + infer_references(ctx.pg, snap, hints)
     return ctx.cache[key]
 
 

@@ -14,7 +14,7 @@ counts (no `id` token), string ids whose values do not look like the key.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -73,10 +73,28 @@ def name_forms(stem: str) -> list[str]:
 
 @dataclass
 class Hints:
-    """references.yml: `references: {table.column: table.column}` and `ignore: [table.column]`."""
+    """references.yml: `references: {table.column: table.column}` and `ignore: [table.column]`; plus
+    the foreign keys a migrations folder declares (`labels` says where each reference came from)."""
 
     references: dict[tuple[str, str, str], tuple[str, str, str]]
     ignore: set[tuple[str, str, str]]
+    labels: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    def with_migrations(self, folder: str) -> "Hints":
+        """Add every single-column foreign key the migrations declare: the strongest evidence there is."""
+        from ..migrations.files import load_migrations
+        from ..migrations.lint import Live, lint
+
+        migrations, _ = load_migrations(folder)
+        _, model = lint(migrations, Live())
+        refs, labels = dict(self.references), dict(self.labels)
+        for fk in model.fks:
+            if len(fk.columns) == 1 and len(fk.ref_columns) == 1:
+                ident = (*fk.table.split(".", 1), fk.columns[0])
+                if ident not in refs:
+                    refs[ident] = (*fk.ref_table.split(".", 1), fk.ref_columns[0])
+                    labels[ident] = f"migration: {fk.where}"
+        return Hints(refs, self.ignore, labels)
 
     @classmethod
     def load(cls, path: str | Path | None) -> "Hints":
@@ -213,9 +231,12 @@ def _hint_candidate(col: Column, t: _Tables, hints: Hints) -> _Candidate | None:
         return None
     table = target[:2]
     key = t.columns.get(table, {}).get(target[2])
+    label = hints.labels.get((col.schema, col.table, col.column))
     if not key:
+        if label:  # a migration may name a table that was dropped since, or never created
+            return None
         raise UsageError(f"hints file: {'.'.join(target)} does not exist in this database")
-    return _Candidate(col, table, key, "hint", ("hint: references.yml",), 3)
+    return _Candidate(col, table, key, "hint", (label or "hint: references.yml",), 3)
 
 
 def _sample_ratio(conn: psycopg.Connection, col: Column, predicate: sql.Composable, params=None) -> tuple[int, int]:
