@@ -42,6 +42,11 @@ CASES = [
          {key("V1__a.sql", 1, "destructive-type-conversion"): dict(severity_hint="warning", rows_losing_reference=0),
           key("V1__a.sql", 2, "changing-column-type"): dict(target_column="n")},
          LIVE_USERS),
+    Case("widening a varchar or making it text rewrites nothing; narrowing it does",
+         {"V1__a.sql": "CREATE TABLE t (a varchar(20), b varchar(20), c varchar(20));",
+          "V2__b.sql": "ALTER TABLE t ALTER COLUMN a TYPE varchar(40);\nALTER TABLE t ALTER COLUMN b TYPE text;\n"
+                       "ALTER TABLE t ALTER COLUMN c TYPE varchar(10);"},
+         {key("V2__b.sql", 3, "changing-column-type"): dict(target_column="c")}),
     Case("integer to uuid with no USING has no cast; integer to bigint does",
          {"V1__a.sql": "ALTER TABLE posts ALTER COLUMN user_id TYPE uuid;\n"
                        "ALTER TABLE users ALTER COLUMN n TYPE bigint;"},

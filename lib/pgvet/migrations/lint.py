@@ -138,7 +138,7 @@ def _alter_table(stmt: Statement, model: Model, live: Live) -> list[Issue]:
                 issues.append(Issue("type-change-without-mapping", "critical", table, col,
                                     f"changes {col} from {old} to {new} with no USING: there is no cast, the statement "
                                     "fails; it needs an explicit mapping (through a legacy key), not a new value"))
-            elif existing:
+            elif existing and not _no_rewrite(old, new):
                 issues.append(Issue("changing-column-type", "warning", table, col,
                                     f"changes {col} to {new}: rewrites the table and its indexes under ACCESS EXCLUSIVE"))
         elif cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
@@ -174,6 +174,15 @@ def _alter_table(stmt: Statement, model: Model, live: Live) -> list[Issue]:
                 issues.append(Issue("ban-drop-column", "warning", table, col,
                                     f"drops {col}: its data is gone, and running code that still reads it breaks"))
     return issues
+
+
+def _no_rewrite(old: str | None, new: str) -> bool:
+    """varchar(n) -> varchar(m >= n) or text, and varchar -> text: binary-coercible, no rewrite."""
+    if not old or base(old) not in ("character varying", "text") or base(new) not in ("character varying", "text"):
+        return False
+    if base(new) == "text" or "(" not in new:
+        return True
+    return "(" in old and base(old) == "character varying" and int(new[new.index("(") + 1:-1]) >= int(old[old.index("(") + 1:-1])
 
 
 def check_statement(stmt: Statement, model: Model, live: Live, in_transaction: bool, tool: str) -> list[Issue]:
