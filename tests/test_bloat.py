@@ -96,7 +96,8 @@ def test_vacuum_analyze_lag_flags_disabled_never_analysed_and_overdue_tables(db)
               INSERT INTO churned SELECT generate_series(1, 100);
               CREATE TABLE healthy (id int);
               INSERT INTO healthy SELECT generate_series(1, 100);""")
-    db.sql('ANALYZE "Off", churned, healthy')   # its own transaction: the inserts are counted before it
+    wait_for_counter(db, "churned", "n_tup_ins", 100)   # the inserts are counted before ANALYZE resets the count
+    db.sql('ANALYZE "Off", churned, healthy')
     db.sql("UPDATE churned SET id = id + 1 WHERE id <= 30")
     wait_for_counter(db, "churned", "n_mod_since_analyze", 30)
     found = db.findings("vacuum_analyze_lag")
