@@ -11,6 +11,10 @@ CREATE EXTENSION IF NOT EXISTS pgstattuple;
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 
 -- people -------------------------------------------------------------------------------
+-- planted: the same enum defined twice; 'admin' is used by no row, member_role by no column
+CREATE TYPE user_role AS ENUM ('member', 'moderator', 'admin');
+CREATE TYPE member_role AS ENUM ('member', 'moderator', 'admin');
+
 CREATE TABLE roles (id uuid PRIMARY KEY, name text NOT NULL UNIQUE);
 INSERT INTO roles SELECT pg_temp.uid('role', g), (ARRAY['member','moderator','admin','banned'])[g]
 FROM generate_series(1, pg_temp.n('roles')) g;
@@ -20,14 +24,18 @@ CREATE TABLE users (
     username    text NOT NULL UNIQUE,
     email       text NOT NULL,
     role_id     uuid NOT NULL REFERENCES roles (id),
-    balance     numeric(20, 8) NOT NULL DEFAULT 0,
+    role        user_role NOT NULL,            -- planted: deprecated, see its comment
+    group_id    integer,                       -- planted: a legacy column nobody fills any more
+    balance     numeric(20, 8) NOT NULL DEFAULT 0 CHECK (balance >= 0),
     created_at  timestamptz NOT NULL
 );
+COMMENT ON COLUMN users.role IS 'deprecated: use role_id';
 CREATE INDEX users_role_id_idx ON users (role_id);
 CREATE INDEX idx_users_id ON users (id);   -- planted: duplicates users_pkey
 INSERT INTO users
 SELECT pg_temp.uid('user', g), 'user' || g, 'user' || g || '@example.org',
-       pg_temp.uid('role', 1 + (g % pg_temp.n('roles'))), round((random() * 1000)::numeric, 8),
+       pg_temp.uid('role', 1 + (g % pg_temp.n('roles'))), (ARRAY['member', 'moderator']::user_role[])[1 + g % 2],
+       NULL, round((random() * 1000)::numeric, 8),
        timestamptz '2024-01-01' + g * interval '1 hour'
 FROM generate_series(1, pg_temp.n('users')) g;
 
@@ -91,6 +99,7 @@ CREATE TABLE threads (
     prefix_id  uuid REFERENCES thread_prefixes (id),
     author_id  uuid NOT NULL REFERENCES users (id),
     title      text NOT NULL,
+    status     text NOT NULL,                  -- planted: three values, nothing validates them
     created_at timestamptz NOT NULL
 );
 CREATE INDEX threads_forum_id_idx ON threads (forum_id);
@@ -100,7 +109,7 @@ INSERT INTO threads
 SELECT pg_temp.uid('thread', g), 1 + g % pg_temp.n('forums'),
        CASE WHEN g % 3 = 0 THEN pg_temp.uid('prefix', 1 + g % pg_temp.n('thread_prefixes')) END,
        pg_temp.uid('user', 1 + g % pg_temp.n('users')), 'Thread ' || g,
-       timestamptz '2024-02-01' + g * interval '10 minutes'
+       (ARRAY['open', 'closed', 'archived'])[1 + g % 3], timestamptz '2024-02-01' + g * interval '10 minutes'
 FROM generate_series(1, pg_temp.n('threads')) g;
 
 CREATE TABLE posts (
@@ -130,8 +139,8 @@ CREATE TABLE transactions (
     id         uuid PRIMARY KEY,
     legacy_id  integer NOT NULL UNIQUE,      -- the old serial key, kept after the uuid migration
     user_id    uuid NOT NULL REFERENCES users (id),
-    kind       text NOT NULL,
-    amount     numeric(20, 8) NOT NULL,
+    kind       text NOT NULL CHECK (kind IN ('tip', 'rain', 'deposit', 'withdrawal')),
+    amount     numeric(20, 8) NOT NULL,       -- planted: never negative, no CHECK says so
     created_at timestamptz NOT NULL
 );
 CREATE INDEX transactions_user_id_idx ON transactions (user_id);
@@ -146,7 +155,7 @@ CREATE TABLE rain_events (
     id             uuid PRIMARY KEY,
     host_user_id   uuid NOT NULL REFERENCES users (id),
     transaction_id integer,
-    amount         numeric(20, 8) NOT NULL,
+    amount         numeric(20, 8) NOT NULL CHECK (amount >= 0),
     created_at     timestamptz NOT NULL
 );
 CREATE INDEX rain_events_host_user_id_idx ON rain_events (host_user_id);
@@ -178,9 +187,9 @@ FROM generate_series(1, pg_temp.n('thread_subscriptions_orphans')) g;
 CREATE TABLE reactions (
     id           uuid PRIMARY KEY,
     user_id      uuid NOT NULL REFERENCES users (id),
-    content_type text NOT NULL,
+    content_type text NOT NULL CHECK (content_type IN ('Post', 'Thread')),
     content_id   uuid NOT NULL,
-    emoji        text NOT NULL
+    emoji        text NOT NULL CHECK (emoji IN ('+1', 'heart', 'laugh'))
 );
 CREATE INDEX reactions_user_id_idx ON reactions (user_id);
 INSERT INTO reactions
@@ -195,8 +204,8 @@ FROM generate_series(1, pg_temp.n('reactions')) g;
 CREATE SEQUENCE tips_id_seq AS bigint;
 CREATE TABLE tips (
     id           integer PRIMARY KEY DEFAULT nextval('tips_id_seq'),
-    from_user_id uuid NOT NULL REFERENCES users (id),
-    amount       numeric(20, 8) NOT NULL
+    from_user_id uuid NOT NULL REFERENCES users (id) ON DELETE SET NULL,   -- planted: fails at delete time
+    amount       numeric(20, 8) NOT NULL CHECK (amount >= 0)
 );
 CREATE INDEX tips_from_user_id_idx ON tips (from_user_id);
 SELECT setval('tips_id_seq', (2147483647 * current_setting('pgvet_demo.tips_id_used_pct')::numeric / 100)::bigint
@@ -204,15 +213,31 @@ SELECT setval('tips_id_seq', (2147483647 * current_setting('pgvet_demo.tips_id_u
 INSERT INTO tips (from_user_id, amount)
 SELECT pg_temp.uid('user', 1 + g % pg_temp.n('users')), 1 FROM generate_series(1, pg_temp.n('tips')) g;
 
+-- planted: a half-finished id migration left notifications.user_id an integer (users.id is uuid)
+CREATE TABLE notifications (
+    id         uuid PRIMARY KEY,
+    user_id    integer NOT NULL,
+    body       text NOT NULL,
+    created_at timestamptz NOT NULL
+);
+INSERT INTO notifications
+SELECT pg_temp.uid('notification', g), g, 'You have a new tip', timestamptz '2025-07-01' + g * interval '1 hour'
+FROM generate_series(1, pg_temp.n('notifications')) g;
+
+-- planted: a log table with neither a primary key nor any index
+CREATE TABLE audit_log (at timestamptz NOT NULL, message text NOT NULL);
+INSERT INTO audit_log SELECT timestamptz '2025-01-01' + g * interval '1 day', 'nightly job ran'
+FROM generate_series(1, 50) g;
+
 -- shop ---------------------------------------------------------------------------------
-CREATE TABLE products (id uuid PRIMARY KEY, name text NOT NULL, price numeric(12, 2) NOT NULL);
+CREATE TABLE products (id uuid PRIMARY KEY, name text NOT NULL, price numeric(12, 2) NOT NULL CHECK (price >= 0));
 INSERT INTO products SELECT pg_temp.uid('product', g), 'Product ' || g, (g % 90) + 0.99
 FROM generate_series(1, pg_temp.n('products')) g;
 
 CREATE TABLE orders (
     id         uuid PRIMARY KEY,
     user_id    uuid NOT NULL REFERENCES users (id),
-    status     text NOT NULL,
+    status     text NOT NULL CHECK (status IN ('abandoned', 'paid', 'shipped')),
     note       text,
     paypal_transaction_id text,                 -- not a reference: the payment provider's id
     created_at timestamptz NOT NULL
@@ -220,7 +245,7 @@ CREATE TABLE orders (
 CREATE INDEX orders_user_id_idx ON orders (user_id);
 INSERT INTO orders
 SELECT pg_temp.uid('order', g), pg_temp.uid('user', 1 + g % pg_temp.n('users')),
-       CASE WHEN g <= pg_temp.n('orders_deleted') THEN 'abandoned' ELSE 'paid' END,
+       CASE WHEN g <= pg_temp.n('orders_deleted') THEN 'abandoned' WHEN g % 4 = 0 THEN 'shipped' ELSE 'paid' END,
        'gift wrap: ' || md5(g::text), 'PAYID-' || upper(substr(md5('pp' || g), 1, 20)),
        timestamptz '2025-04-01' + g * interval '2 minutes'
 FROM generate_series(1, pg_temp.n('orders')) g;
@@ -233,7 +258,7 @@ CREATE TABLE order_items (
     id         uuid PRIMARY KEY,
     order_id   uuid NOT NULL REFERENCES orders (id),      -- planted: no index
     product_id uuid NOT NULL REFERENCES products (id),
-    quantity   integer NOT NULL
+    quantity   integer NOT NULL CHECK (quantity > 0)
 );
 CREATE INDEX order_items_product_id_idx ON order_items (product_id);
 INSERT INTO order_items
