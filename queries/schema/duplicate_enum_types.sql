@@ -17,7 +17,7 @@ WITH enums AS (
     GROUP BY t.oid, n.nspname, t.typname
 ),
 dup AS (
-    SELECT a.nspname AS schema, a.typname AS object, NULL::text AS "column",
+    SELECT a.nspname AS schema, a.typname AS object, format('%s.%s', b.nspname, b.typname) AS "column",
            CASE WHEN a.labels @> b.labels AND a.labels <@ b.labels
                 THEN format('same labels as %s.%s (%s)', b.nspname, b.typname, array_to_string(a.labels, ', '))
                 ELSE format('its labels are a subset of %s.%s (%s of %s)', b.nspname, b.typname,
@@ -54,7 +54,7 @@ unused AS (
     FROM enums e JOIN usage u ON u.oid = e.oid
     WHERE (u.columns = 0 OR u.complete) AND NOT e.labels <@ coalesce(u.used, '{}')
 )
--- the type's name goes in "table" so that keys read <check>:<schema>.<type>[.unused labels]
+-- keys read <check>:<schema>.<type>.<other schema>.<other type>, or <check>:<schema>.<type>.unused labels
 SELECT schema, object AS "table", "column", detail, kind, other_type, unused_labels FROM dup
 UNION ALL
 SELECT schema, object, "column", detail, kind, other_type, unused_labels FROM unused
