@@ -58,7 +58,8 @@ def test_report_writes_a_dated_folder_and_prints_its_path(report):
     assert result.stdout.strip() == str(index.resolve())
     assert sorted(p.name for p in index.parent.iterdir()) == [
         "bloat.html", "bloat.ipynb", "findings.json", "fixes.sql", "index.html", "migrations.html", "migrations.ipynb",
-        "overview.ipynb", "references.html", "references.ipynb", "scans.html", "scans.ipynb"]
+        "overview.ipynb", "references.html", "references.ipynb", "scans.html", "scans.ipynb", "schema.html",
+        "schema.ipynb"]
 
 
 def test_findings_json_has_the_stable_shape_and_the_planted_findings(report, demo_audit):

@@ -155,3 +155,13 @@ def headroom(target: str = "", service: str = "", dsn: str = "", top: int = 12) 
     rows += [{"what": f"sequence {f.schema}.{f.object} -> {f.table}.{f.column or ''}".rstrip("."),
               "used_pct": f.metrics["used_pct"]} for f in run_.findings if f.check == "sequence_overflow"][:top // 2]
     return pd.DataFrame(rows, columns=["what", "used_pct"])
+
+
+def widest_columns(target: str = "", service: str = "", dsn: str = "", top: int = 15) -> pd.DataFrame:
+    """The widest variable-width columns, live: toast_heavy_columns with its thresholds at 0."""
+    tgt = resolve_target(dsn=dsn or None, service=service or None, name=target or None)
+    run_ = run_audit(tgt, only="toast_heavy_columns",
+                     params={"toast_heavy_columns.min_avg_width": 0, "toast_heavy_columns.min_toast_bytes": 0})
+    rows = [{"column": f"{f.schema}.{f.table}.{f.column}", "avg_width": f.metrics.get("avg_width") or 0,
+             "toast_bytes": f.metrics.get("toast_bytes") or 0} for f in run_.findings]
+    return pd.DataFrame(rows, columns=["column", "avg_width", "toast_bytes"]).nlargest(top, "avg_width")

@@ -213,3 +213,29 @@ def migration_timeline(run: AuditRun) -> go.Figure:
                       yaxis=dict(autorange="reversed", title="line"), margin=dict(l=50, r=20, t=50, b=80),
                       template="plotly_white")
     return fig
+
+
+def widest_columns(frame) -> go.Figure:
+    """The widest variable-width columns: average bytes per row, TOAST size in the hover."""
+    frame = frame.sort_values("avg_width")
+    fig = go.Figure(go.Bar(x=frame["avg_width"], y=frame["column"], orientation="h", marker_color="#6a1b9a",
+                           hovertext=[f"{c}: {w} bytes per row, table TOAST {t / 1024 ** 2:.1f} MB"
+                                      for c, w, t in zip(frame["column"], frame["avg_width"], frame["toast_bytes"])],
+                           hoverinfo="text"))
+    fig.update_layout(title="Widest columns (average bytes per row)", height=140 + 26 * max(len(frame), 1),
+                      margin=dict(l=20, r=20, t=50, b=40), template="plotly_white", xaxis_title="bytes per row")
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+def partition_candidates(run: AuditRun) -> go.Figure:
+    """Tables that could be partitioned, by size."""
+    rows = sorted(((f"{f.schema}.{f.table} by {f.metrics['time_column']}", f.metrics["table_bytes"])
+                   for f in run.findings if f.check == "partitioning_candidates"), key=lambda r: r[1])
+    fig = go.Figure(go.Bar(x=[r[1] / 1024 ** 3 for r in rows], y=[r[0] for r in rows], orientation="h",
+                           marker_color="#0277bd", text=[f"{r[1] / 1024 ** 3:.2f} GB" for r in rows],
+                           textposition="auto"))
+    fig.update_layout(title="Partitioning candidates by size (GB)", height=140 + 30 * max(len(rows), 1),
+                      margin=dict(l=20, r=20, t=50, b=40), template="plotly_white")
+    fig.update_yaxes(automargin=True)
+    return fig
