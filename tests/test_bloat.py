@@ -1,5 +1,4 @@
 """Bloat and maintenance debt on the real server: estimates against pgstattuple, with asserted tolerances."""
-import psycopg
 from psycopg.conninfo import make_conninfo
 
 from pgstats import wait_for_counter

@@ -2,7 +2,7 @@
 the real server where the case needs a live database. Every rule has a case that fires and a
 near miss that must not."""
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import psycopg
 import pytest

@@ -2,10 +2,8 @@
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -1,5 +1,4 @@
 """The runner turns failures into statuses with reasons, and the run goes on."""
-import threading
 
 import psycopg
 import pytest

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from conftest import Database
 from pgvet.server import EmbeddedServer

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from . import __version__
 from .errors import EXIT_FAILED, EXIT_OK, PgvetError, UsageError

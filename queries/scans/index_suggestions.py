@@ -19,7 +19,6 @@ seq_scan_hotspots reported in this run (`reads: data` only makes this check run 
 See lib/pgvet/suggestions.py for the rules; with hypopg each btree suggestion is confirmed by
 EXPLAIN cost (Dexter's 50 % rule) and dropped when the plan would not change enough.
 """
-from psycopg import sql
 
 from pgvet.suggestions import confirm_with_hypopg, suggest
 
