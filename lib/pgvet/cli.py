@@ -1,7 +1,7 @@
 """The `pgvet` command: report, checks, server, demo. Errors are one line; exit codes are stable.
 
-Exit codes: 0 success, 2 usage error (bad DSN, unknown check, bad parameter),
-3 the report could not be produced (unreachable target, failed notebook).
+Exit codes: 0 success, 1 findings at or above --fail-on, 2 usage error (bad DSN, unknown check,
+bad parameter or config), 3 the report could not be produced (unreachable target, failed notebook).
 """
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import argparse
 import sys
 
 from . import __version__
-from .errors import EXIT_FAILED, EXIT_OK, PgvetError, UsageError
+from pathlib import Path
+
+from .config import load_config
+from .errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, PgvetError, UsageError
 from .redact import redact
 
 TARGET_HELP = """\
@@ -42,14 +45,30 @@ def _cmd_report(args) -> int:
     params = _parse_params(args.param)
     select_checks(load_checks(), args.only)  # unknown names are a usage error before connecting
     target = resolve_target(dsn=args.dsn, service=args.service, name=args.target)
+    config = args.config if args.config is not None else ("pgvet.yml" if Path("pgvet.yml").exists() else "")
+    load_config(config, target.name)  # a bad config file is a usage error before connecting
     report = write_report(target, out_root=args.out, only=args.only or "", params=params,
-                          timeout_ms=args.timeout_ms)
-    print(report.index_html.resolve())
+                          timeout_ms=args.timeout_ms, config=config)
+    if args.format == "json" and report.findings_json.exists():
+        sys.stdout.write(report.findings_json.read_text())
+    else:
+        print(report.index_html.resolve())
     if report.failed:
         print(f"pgvet: error: the report notebook failed ({redact(report.failed)}); "
               f"see {report.index_html}", file=sys.stderr)
         return EXIT_FAILED
-    return EXIT_OK
+    return _exit_for(report, args.fail_on)
+
+
+def _exit_for(report, fail_on: str | None) -> int:
+    """1 when findings at or above `fail_on` remain after suppressions, else 0."""
+    if not fail_on:
+        return EXIT_OK
+    from .results import SEVERITIES, AuditRun
+
+    counts = AuditRun.read_json(report.findings_json).severity_counts()
+    worst = SEVERITIES[: SEVERITIES.index(fail_on) + 1]
+    return EXIT_FINDINGS if any(counts[s] for s in worst) else EXIT_OK
 
 
 def _cmd_checks(args) -> int:
@@ -103,7 +122,8 @@ def _cmd_demo(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pgvet", description="Audit a PostgreSQL database: broken references, sequential scans, bloat.",
-        epilog=TARGET_HELP + "\n\nExit codes: 0 ok, 2 usage error, 3 report not produced.",
+        epilog=TARGET_HELP + "\n\nExit codes: 0 ok, 1 findings at or above --fail-on, 2 usage error, "
+                             "3 report not produced.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"pgvet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -118,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="check parameter, e.g. seq_scan_hotspots.min_seq_scans=100 (repeatable)")
     p.add_argument("--timeout-ms", type=int, default=30_000, help="statement_timeout per check (default 30000)")
+    p.add_argument("--config", help="thresholds and suppressions (default: ./pgvet.yml when it exists)")
+    p.add_argument("--fail-on", choices=["critical", "warning"],
+                   help="exit 1 when findings of this severity or worse remain after suppressions")
+    p.add_argument("--format", choices=["path", "json"], default="path",
+                   help="print the report's index.html path (default) or its findings.json")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("checks", help="list the checks and their parameters")

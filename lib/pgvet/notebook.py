@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 from IPython.display import HTML
 
 from .connection import DEFAULT_STATEMENT_TIMEOUT_MS, Target, resolve_target
-from . import activity
+from . import activity, history
+from .catalog import load_checks
+from .config import load_config
 from .references import explore
 from .redact import redact
 from .results import SEVERITIES, AuditRun
@@ -17,14 +20,18 @@ from .runner import run_audit
 
 
 def run(target: str = "", service: str = "", dsn: str = "", only: str = "", params: dict | None = None,
-        out_dir: str = "", timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS, findings: str = "") -> AuditRun:
+        out_dir: str = "", timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS, findings: str = "", config: str = "",
+        day: str = "") -> AuditRun:
     """Run the audit for a notebook (or read it from a findings.json written by an earlier run);
+    applies pgvet.yml (`config`: thresholds, then suppressions as of `day`, default today);
     writes findings.json into `out_dir` when given."""
     if findings:
         audit = AuditRun.read_json(findings)
         return audit.selected(only) if only else audit
     tgt = resolve_target(dsn=dsn or None, service=service or None, name=target or None)
-    audit = run_audit(tgt, only=only or None, params=params or {}, timeout_ms=timeout_ms)
+    settings = load_config(config, tgt.name)
+    audit = run_audit(tgt, only=only or None, params={**settings.params, **(params or {})}, timeout_ms=timeout_ms)
+    audit.apply_suppressions(settings.suppressions, date.fromisoformat(day) if day else date.today())
     if out_dir:
         audit.write_json(Path(out_dir) / "findings.json")
     return audit
@@ -165,3 +172,78 @@ def widest_columns(target: str = "", service: str = "", dsn: str = "", top: int 
     rows = [{"column": f"{f.schema}.{f.table}.{f.column}", "avg_width": f.metrics.get("avg_width") or 0,
              "toast_bytes": f.metrics.get("toast_bytes") or 0} for f in run_.findings]
     return pd.DataFrame(rows, columns=["column", "avg_width", "toast_bytes"]).nlargest(top, "avg_width")
+
+
+def suppressed_table(audit: AuditRun) -> HTML:
+    """Suppressed findings, each with its reason and expiry; and suppressions that have expired."""
+    rows = [{"check": s["finding"]["check"], "object": s["finding"]["key"].split(":", 1)[1],
+             "detail": s["finding"]["detail"], "reason": s["reason"], "until": s["until"] or ""}
+            for s in audit.suppressed]
+    expired = "".join(f"<li>expired {html.escape(e['until'])}: <code>{html.escape(e['key'])}</code> "
+                      f"({html.escape(e['reason'])}) — its findings count again</li>" for e in audit.expired_suppressions)
+    table = _table(pd.DataFrame(rows, columns=["check", "object", "detail", "reason", "until"]), "", "").data
+    return HTML(table + (f"<ul>{expired}</ul>" if expired else ""))
+
+
+class _Blank(dict):
+    def __missing__(self, key):
+        raise KeyError(key)
+
+
+def plain_sentence(finding, sentence: str | None) -> str:
+    """The check's sentence template filled with the finding's names and numbers; its detail otherwise."""
+    values = {k: (f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else v)
+              for k, v in finding.metrics.items() if v is not None}
+    values.update({k: getattr(finding, k) for k in ("schema", "table", "column", "object") if getattr(finding, k)})
+    try:
+        return sentence.format_map(_Blank(values)) if sentence else finding.detail
+    except (KeyError, ValueError, IndexError):
+        return finding.detail
+
+
+def top_findings(audit: AuditRun, limit: int = 10) -> HTML:
+    """The most severe findings in plain words, each linked to its area page and its fix."""
+    checks = {c.id: c for c in load_checks()}
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    ordered = sorted(audit.findings, key=lambda f: (rank[f.severity], -(history.magnitude(f) or 0), f.key))[:limit]
+    if not ordered:
+        return HTML("<p><i>Nothing to report.</i></p>")
+    items = []
+    for f in ordered:
+        check = checks.get(f.check)
+        area = check.area if check else ""
+        fix = ' · <a href="fixes.sql">fix in fixes.sql</a>' if f.fix else ""
+        items.append(f'<li class="sev-{f.severity}"><b>{f.severity}</b>: {html.escape(redact(plain_sentence(f, check.sentence if check else None)))}'
+                     f' <small>(<a href="{html.escape(area)}.html">{html.escape(area)} page</a>{fix})</small></li>')
+    return HTML(f'<ol class="pgvet-top">{"".join(items)}</ol>')
+
+
+def changes(audit: AuditRun, reports_root: str = "", day: str = "") -> HTML:
+    """What is new, resolved or worse since the previous report of this target."""
+    from .report import safe_name
+
+    if not reports_root:
+        return HTML("<p><i>Not compared: no reports folder given.</i></p>")
+    diff = history.changes(audit, reports_root, safe_name(audit.target), day or date.today().isoformat())
+    if diff.previous_day is None:
+        return HTML("<p>First report of this target: nothing to compare with yet.</p>")
+
+    def listing(title, findings):
+        if not findings:
+            return f"<p><b>{title}</b>: none.</p>"
+        rows = "".join(f"<li>{html.escape(f.severity)} · {html.escape(f.key.split(':', 1)[1])} · "
+                       f"{html.escape(redact(f.detail))}</li>" for f in findings)
+        return f"<p><b>{title}</b> ({len(findings)}):</p><ul>{rows}</ul>"
+    head = (f"<p>Since the report of {html.escape(diff.previous_day)}: {len(diff.new)} new, "
+            f"{len(diff.resolved)} resolved, {len(diff.worse)} worse.</p>")
+    return HTML(head + listing("New", diff.new) + listing("Resolved", diff.resolved)
+                + listing("Worse", [now for now, _ in diff.worse]))
+
+
+def trend(audit: AuditRun, reports_root: str = "", day: str = "") -> pd.DataFrame:
+    """The key numbers of every dated report of this target, oldest first (this one last)."""
+    from .report import safe_name
+
+    records = (history.trend(audit, reports_root, safe_name(audit.target), day or date.today().isoformat())
+               if reports_root else [history.history_record(audit, day or date.today().isoformat())])
+    return pd.DataFrame(records)

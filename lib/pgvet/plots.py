@@ -239,3 +239,20 @@ def partition_candidates(run: AuditRun) -> go.Figure:
                       margin=dict(l=20, r=20, t=50, b=40), template="plotly_white")
     fig.update_yaxes(automargin=True)
     return fig
+
+
+def trends(frame) -> go.Figure:
+    """Findings by severity and the key numbers across the dated reports of one target."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("findings by severity", "key numbers"))
+    for sev in SEVERITIES:
+        fig.add_scatter(x=frame["day"], y=frame[sev], name=sev, mode="lines+markers",
+                        line=dict(color=SEVERITY_COLOURS[sev]), row=1, col=1)
+    for label in ("orphaned rows", "wasted bytes", "rows read sequentially"):
+        if label in frame:
+            fig.add_scatter(x=frame["day"], y=frame[label], name=label, mode="lines+markers", row=1, col=2)
+    fig.update_yaxes(type="log", row=1, col=2)
+    fig.update_layout(title=f"Trend over {len(frame)} report(s)", height=360, template="plotly_white",
+                      margin=dict(l=50, r=20, t=70, b=40))
+    return fig

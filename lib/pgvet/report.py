@@ -22,6 +22,7 @@ from .connection import Target, probe
 from .export import notebook_to_html, redacted
 from .errors import PgvetError
 from .fixes import write_fixes
+from .history import write_history, write_index
 from .redact import redact, remember_secret
 from .results import AuditRun
 
@@ -73,11 +74,12 @@ def _execute(notebook: Path, executed: Path, parameters: dict) -> str | None:
 
 def write_report(target: Target, out_root: str | Path = "reports", only: str = "", params: dict | None = None,
                  timeout_ms: int = 30_000, day: date | None = None,
-                 notebook: Path = NOTEBOOKS / "overview.ipynb") -> Report:
+                 notebook: Path = NOTEBOOKS / "overview.ipynb", config: str | Path = "") -> Report:
     """Execute the overview notebook (which runs the checks and writes findings.json), then each
     selected area notebook on those findings; write fixes.sql; replace that day's report atomically."""
     probe(target)  # fail fast with one clear line before starting a kernel
-    day_dir = Path(out_root) / (day or date.today()).isoformat()
+    day = day or date.today()
+    day_dir = Path(out_root) / day.isoformat()
     final = day_dir / safe_name(target.name)
     day_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=day_dir))
@@ -91,12 +93,16 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
     title = f"pgvet — {target.name} — {day_dir.name}"
     try:
         failures = [_execute(notebook, work / "overview.ipynb",
-                             {**common, "only": only or "", "out_dir": str(work.resolve())})]
+                             {**common, "only": only or "", "out_dir": str(work.resolve()),
+                              "config": str(Path(config).resolve()) if config else "", "day": day.isoformat(),
+                              "reports_root": str(Path(out_root).resolve())})]
         notebook_to_html(work / "overview.ipynb", work / "index.html", title=title)
         pages = [work / "index.html"]
         findings = work / "findings.json"
         if findings.exists():
-            write_fixes(AuditRun.read_json(findings), work / "fixes.sql")
+            audit = AuditRun.read_json(findings)
+            write_fixes(audit, work / "fixes.sql")
+            write_history(audit, work, day.isoformat())
             for area_nb in area_notebooks(only):
                 executed = work / area_nb.name
                 failures.append(_execute(area_nb, executed, {**common, "only": area_nb.stem,
@@ -112,6 +118,7 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
         elif password:
             os.environ["PGPASSWORD"] = env_before
     _replace_dir(work, final)
+    write_index(out_root)
     failed = next((f for f in failures if f), None)
     return Report(directory=final, index_html=final / "index.html", findings_json=final / "findings.json",
                   failed=failed, pages=[final / p.name for p in pages])

@@ -89,16 +89,38 @@ class AuditRun:
     server_version: str
     pgvet_version: str
     checks: list[CheckResult]
+    suppressed: list[dict] = field(default_factory=list)   # {"finding": {...}, "reason": ..., "until": ...}
+    expired_suppressions: list[dict] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
         return [f for c in self.checks for f in c.findings]
 
+    def apply_suppressions(self, suppressions, today: date) -> "AuditRun":
+        """Move findings an active suppression matches out of the counts, into `suppressed`."""
+        active = [s for s in suppressions if s.active(today)]
+        for s in suppressions:
+            if not s.active(today):
+                self.expired_suppressions.append({"key": s.key, "reason": s.reason, "until": s.until.isoformat()})
+        for check in self.checks:
+            kept = []
+            for f in check.findings:
+                rule = next((s for s in active if s.matches(f.key)), None)
+                if rule is None:
+                    kept.append(f)
+                else:
+                    self.suppressed.append({"finding": asdict(f), "reason": rule.reason,
+                                            "until": rule.until.isoformat() if rule.until else None})
+            check.findings = kept
+        return self
+
     def selected(self, only: str) -> "AuditRun":
         """The same run restricted to comma-separated areas and/or check ids."""
         names = {n.strip() for n in only.split(",") if n.strip()}
-        return AuditRun(self.target, self.generated_at, self.server_version, self.pgvet_version,
-                        [c for c in self.checks if c.id in names or c.area in names])
+        checks = [c for c in self.checks if c.id in names or c.area in names]
+        ids = {c.id for c in checks}
+        return AuditRun(self.target, self.generated_at, self.server_version, self.pgvet_version, checks,
+                        [s for s in self.suppressed if s["finding"]["check"] in ids], self.expired_suppressions)
 
     def severity_counts(self) -> dict[str, int]:
         counts = {s: 0 for s in SEVERITIES}
@@ -109,7 +131,8 @@ class AuditRun:
     def to_dict(self) -> dict:
         return {"target": self.target, "generated_at": self.generated_at, "server_version": self.server_version,
                 "pgvet_version": self.pgvet_version, "checks": [c.summary() for c in self.checks],
-                "findings": [asdict(f) for f in self.findings]}
+                "findings": [asdict(f) for f in self.findings], "suppressed": self.suppressed,
+                "expired_suppressions": self.expired_suppressions}
 
     def write_json(self, path: str | Path) -> Path:
         path = Path(path)
@@ -128,4 +151,5 @@ class AuditRun:
             c = {k: v for k, v in c.items() if k != "findings"}
             checks.append(CheckResult(**c, findings=by_check.get(c["id"], [])))
         return cls(target=d["target"], generated_at=d["generated_at"], server_version=d["server_version"],
-                   pgvet_version=d["pgvet_version"], checks=checks)
+                   pgvet_version=d["pgvet_version"], checks=checks, suppressed=d.get("suppressed", []),
+                   expired_suppressions=d.get("expired_suppressions", []))

@@ -1,0 +1,80 @@
+"""Reports over time and for schedulers: changes between dated reports, trends, suppressions, exit codes."""
+import json
+from datetime import date
+
+from pgvet.report import write_report
+from test_report import pgvet
+
+SETUP = """CREATE TABLE users (id int PRIMARY KEY);
+           INSERT INTO users SELECT generate_series(1, 10);
+           CREATE TABLE posts (id int, user_id int);
+           INSERT INTO posts VALUES (1, 1), (2, 77), (3, 78);
+           ALTER TABLE posts ADD FOREIGN KEY (user_id) REFERENCES users NOT VALID;
+           CREATE TABLE badges (id int PRIMARY KEY); INSERT INTO badges VALUES (1);
+           CREATE TABLE awards (badge_id int); INSERT INTO awards VALUES (1), (9);
+           ALTER TABLE awards ADD FOREIGN KEY (badge_id) REFERENCES badges NOT VALID; ANALYZE;"""
+
+
+def test_two_dated_reports_show_new_resolved_and_worse_findings_and_a_two_point_trend(db, tmp_path):
+    db.sql(SETUP)
+    first = write_report(db.target, tmp_path, only="orphaned_rows,untrusted_foreign_keys", day=date(2026, 1, 1))
+    assert first.failed is None
+    db.sql("""DELETE FROM awards WHERE badge_id = 9;                         -- resolved
+              ALTER TABLE posts DISABLE TRIGGER ALL;
+              INSERT INTO posts VALUES (4, 79);                              -- worse: 3 orphans instead of 2
+              CREATE TABLE likes (user_id int); INSERT INTO likes VALUES (5), (99);
+              ALTER TABLE likes ADD FOREIGN KEY (user_id) REFERENCES users NOT VALID;   -- new (two findings)
+              ANALYZE;""")
+    second = write_report(db.target, tmp_path, only="orphaned_rows,untrusted_foreign_keys", day=date(2026, 1, 2))
+    assert second.failed is None
+    page = second.index_html.read_text()
+    assert "Since the report of 2026-01-01: 2 new, 1 resolved, 1 worse." in page
+    assert "public.likes.user_id" in page and "public.awards.badge_id" in page
+    records = [json.loads((tmp_path / d / db.name / "history.json").read_text()) for d in ("2026-01-01", "2026-01-02")]
+    assert [(r["day"], r["critical"], r["orphaned rows"]) for r in records] == [("2026-01-01", 2, 3),
+                                                                                 ("2026-01-02", 2, 4)]
+    assert page.count('"2026-01-01"') >= 1 and "Trend over 2 report(s)" in page
+    index = (tmp_path / "index.html").read_text()
+    assert f"2026-01-02/{db.name}/index.html" in index and f"2026-01-01/{db.name}/index.html" in index
+
+
+def test_a_suppressed_finding_leaves_the_counts_and_an_expired_one_comes_back(db, tmp_path):
+    db.sql(SETUP)
+    config = tmp_path / "pgvet.yml"
+    config.write_text(f"""targets:
+  {db.name}:
+    suppress:
+      - key: orphaned_rows:public.posts.*
+        reason: legacy rows kept for the audit trail
+        until: 2026-06-30
+""")
+    report = write_report(db.target, tmp_path / "r", only="orphaned_rows", day=date(2026, 3, 1), config=config)
+    data = json.loads(report.findings_json.read_text())
+    assert [f["key"] for f in data["findings"]] == ["orphaned_rows:public.awards.badge_id"]
+    assert [(s["finding"]["key"], s["reason"]) for s in data["suppressed"]] == [
+        ("orphaned_rows:public.posts.user_id", "legacy rows kept for the audit trail")]
+    page = report.index_html.read_text()
+    assert "legacy rows kept for the audit trail" in page and "1 critical" in page
+    later = write_report(db.target, tmp_path / "r", only="orphaned_rows", day=date(2026, 7, 1), config=config)
+    data = json.loads(later.findings_json.read_text())
+    assert sorted(f["key"] for f in data["findings"]) == ["orphaned_rows:public.awards.badge_id",
+                                                          "orphaned_rows:public.posts.user_id"]
+    assert data["suppressed"] == [] and data["expired_suppressions"][0]["until"] == "2026-06-30"
+    assert "its findings count again" in later.index_html.read_text()
+
+
+def test_fail_on_and_json_output_for_schedulers(db, tmp_path):
+    db.sql(SETUP)
+    result = pgvet("report", "--dsn", db.dsn, "--out", str(tmp_path), "--only", "orphaned_rows",
+                   "--fail-on", "critical", "--format", "json")
+    assert result.returncode == 1, result.stderr
+    assert [f["key"] for f in json.loads(result.stdout)["findings"]] == [
+        "orphaned_rows:public.awards.badge_id", "orphaned_rows:public.posts.user_id"]
+    db.sql("DELETE FROM posts WHERE user_id > 10; DELETE FROM awards WHERE badge_id > 1; ANALYZE")
+    result = pgvet("report", "--dsn", db.dsn, "--out", str(tmp_path), "--only", "orphaned_rows",
+                   "--fail-on", "critical")
+    assert result.returncode == 0, result.stderr
+    bad = tmp_path / "bad.yml"
+    bad.write_text("suppress:\n  - key: x\n")
+    result = pgvet("report", "--dsn", db.dsn, "--config", str(bad))
+    assert result.returncode == 2 and result.stderr.strip() == f"pgvet: error: {bad}: the suppression of x needs a reason"
