@@ -78,3 +78,28 @@ def test_fail_on_and_json_output_for_schedulers(db, tmp_path):
     bad.write_text("suppress:\n  - key: x\n")
     result = pgvet("report", "--dsn", db.dsn, "--config", str(bad))
     assert result.returncode == 2 and result.stderr.strip() == f"pgvet: error: {bad}: the suppression of x needs a reason"
+
+
+def test_a_fleet_reports_every_target_and_an_unreachable_one_gets_an_error_page(db, tmp_path):
+    db.sql(SETUP)
+    targets = tmp_path / "targets.yml"
+    targets.write_text("jobs: 2\ntargets:\n  - name: good\n    dsn_env: GOOD_DSN\n  - name: gone\n    dsn_env: GONE_DSN\n")
+    result = pgvet("report", "--targets", str(targets), "--out", str(tmp_path / "r"), "--only", "untrusted_foreign_keys",
+                   env={"GOOD_DSN": db.dsn, "GONE_DSN": "host=127.0.0.1 port=1 dbname=nowhere connect_timeout=2"})
+    assert result.returncode == 3
+    assert result.stderr.strip().startswith("pgvet: error: gone: cannot reach the server")
+    (day,) = [p.name for p in (tmp_path / "r").iterdir() if p.is_dir()]
+    good = json.loads((tmp_path / "r" / day / "good" / "findings.json").read_text())
+    assert [f["key"] for f in good["findings"]] == ["untrusted_foreign_keys:public.awards.badge_id",
+                                                    "untrusted_foreign_keys:public.posts.user_id"]
+    assert "cannot reach the server" in (tmp_path / "r" / day / "gone" / "index.html").read_text()
+    index = (tmp_path / "r" / "index.html").read_text()
+    assert f"{day}/good/index.html" in index and f"{day}/gone/index.html" in index
+
+
+def test_a_targets_file_never_takes_an_inline_dsn(tmp_path):
+    targets = tmp_path / "targets.yml"
+    targets.write_text("targets:\n  - name: x\n    dsn: host=db password=hunter2\n")
+    result = pgvet("report", "--targets", str(targets))
+    assert result.returncode == 2 and "never an inline DSN or password" in result.stderr
+    assert "hunter2" not in result.stderr

@@ -44,8 +44,10 @@ def _cmd_report(args) -> int:
 
     params = _parse_params(args.param)
     select_checks(load_checks(), args.only)  # unknown names are a usage error before connecting
-    target = resolve_target(dsn=args.dsn, service=args.service, name=args.target)
     config = args.config if args.config is not None else ("pgvet.yml" if Path("pgvet.yml").exists() else "")
+    if args.targets:
+        return _cmd_fleet(args, params, config)
+    target = resolve_target(dsn=args.dsn, service=args.service, name=args.target)
     load_config(config, target.name)  # a bad config file is a usage error before connecting
     report = write_report(target, out_root=args.out, only=args.only or "", params=params,
                           timeout_ms=args.timeout_ms, config=config)
@@ -58,6 +60,27 @@ def _cmd_report(args) -> int:
               f"see {report.index_html}", file=sys.stderr)
         return EXIT_FAILED
     return _exit_for(report, args.fail_on)
+
+
+def _cmd_fleet(args, params: dict, config: str) -> int:
+    from .fleet import load_targets, run_fleet
+
+    if args.dsn or args.service or args.target:
+        raise UsageError("--targets replaces --dsn, --service and --target")
+    targets, jobs = load_targets(args.targets)
+    for t in targets:
+        load_config(config, t.name)
+    outcomes = run_fleet(targets, jobs, args.out, only=args.only or "", params=params, timeout_ms=args.timeout_ms,
+                         config=config)
+    codes = []
+    for o in outcomes:
+        if o.error or (o.report and o.report.failed):
+            print(f"pgvet: error: {o.name}: {o.error or redact(o.report.failed)}", file=sys.stderr)
+            codes.append(EXIT_FAILED)
+        else:
+            print(o.report.index_html.resolve())
+            codes.append(_exit_for(o.report, args.fail_on))
+    return EXIT_FAILED if EXIT_FAILED in codes else max(codes)
 
 
 def _exit_for(report, fail_on: str | None) -> int:
@@ -139,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check parameter, e.g. seq_scan_hotspots.min_seq_scans=100 (repeatable)")
     p.add_argument("--timeout-ms", type=int, default=30_000, help="statement_timeout per check (default 30000)")
     p.add_argument("--config", help="thresholds and suppressions (default: ./pgvet.yml when it exists)")
+    p.add_argument("--targets", metavar="FILE",
+                   help="several targets (services or DSN environment variables) from a YAML file, run in parallel")
     p.add_argument("--fail-on", choices=["critical", "warning"],
                    help="exit 1 when findings of this severity or worse remain after suppressions")
     p.add_argument("--format", choices=["path", "json"], default="path",

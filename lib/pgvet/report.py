@@ -15,6 +15,8 @@ from pathlib import Path
 
 import nbformat
 import papermill
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import CaselessStrEnum
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .catalog import load_checks, select_checks
@@ -50,6 +52,13 @@ def _split_password(conninfo: str) -> tuple[str, str | None]:
     return (make_conninfo("", **parts) if password else conninfo), password
 
 
+class LocalKernelManager(AsyncKernelManager):
+    """Kernels talk over Unix sockets in Jupyter's runtime folder: nothing listens on TCP, and the
+    kernel does not warn on every run that TCP traffic is unencrypted."""
+
+    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc")
+
+
 def area_notebooks(only: str = "") -> list[Path]:
     """Area notebooks (`notebooks/<area>.ipynb`) whose area is selected by `only` (all when empty)."""
     checks = select_checks(load_checks(), only or None)
@@ -61,7 +70,8 @@ def _execute(notebook: Path, executed: Path, parameters: dict) -> str | None:
     """Run one notebook with Papermill; returns the failing cell's error, or None."""
     try:
         papermill.execute_notebook(str(notebook), str(executed), cwd=str(NOTEBOOKS), progress_bar=False,
-                                   log_output=False, kernel_name="python3", parameters=parameters)
+                                   log_output=False, kernel_name="python3", parameters=parameters,
+                                   kernel_manager_class=LocalKernelManager)
     except papermill.PapermillExecutionError as exc:
         return f"{notebook.stem}: {exc.ename}: {exc.evalue}".splitlines()[0]
     except Exception as exc:  # the kernel did not start or the notebook is unreadable: no report
@@ -117,14 +127,14 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
             os.environ.pop("PGPASSWORD", None)
         elif password:
             os.environ["PGPASSWORD"] = env_before
-    _replace_dir(work, final)
+    replace_dir(work, final)
     write_index(out_root)
     failed = next((f for f in failures if f), None)
     return Report(directory=final, index_html=final / "index.html", findings_json=final / "findings.json",
                   failed=failed, pages=[final / p.name for p in pages])
 
 
-def _replace_dir(new: Path, final: Path) -> None:
+def replace_dir(new: Path, final: Path) -> None:
     """Swap `new` into place of `final`; a crash leaves either the old or the new report."""
     old = final.with_name(f".{final.name}.old")
     shutil.rmtree(old, ignore_errors=True)
