@@ -50,12 +50,14 @@ def report(auditor, tmp_path_factory):
 def test_report_writes_a_dated_folder_and_prints_its_path(report):
     result, out = report
     assert result.returncode == 0, result.stderr
-    (day,) = [p.name for p in out.iterdir()]
+    (day,) = [p.name for p in out.iterdir() if p.is_dir()]
+    assert (out / "index.html").read_text().count(f"{day}/demo/index.html") == 1   # reports/index.html
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", day)
     index = out / day / "demo" / "index.html"
     assert result.stdout.strip() == str(index.resolve())
     assert sorted(p.name for p in index.parent.iterdir()) == [
-        "bloat.html", "bloat.ipynb", "findings.json", "fixes.sql", "index.html", "migrations.html", "migrations.ipynb",
+        "bloat.html", "bloat.ipynb", "findings.json", "fixes.sql", "history.json", "index.html", "migrations.html",
+        "migrations.ipynb",
         "overview.ipynb", "references.html", "references.ipynb", "scans.html", "scans.ipynb", "schema.html",
         "schema.ipynb"]
 
@@ -84,7 +86,7 @@ def test_html_is_offline_with_plotly_inlined_once_and_charts_drawn(report):
     assert len(re.findall(r"plotly\.js v\d", html)) == 1
     assert not re.search(r"<script[^>]+src=", html), "the report must load nothing from the network"
     assert not re.search(r"<link[^>]+href=\"http", html)
-    assert html.count('class="plotly-graph-div"') == 2
+    assert html.count('class="plotly-graph-div"') == 3   # trend, findings by area, check durations
     assert "pgvet-verdict" in html and "fk_type_mismatch" in html
     assert "injected-parameters" not in html and "out_dir" not in html
 

@@ -50,7 +50,7 @@ def _cmd_report(args) -> int:
     target = resolve_target(dsn=args.dsn, service=args.service, name=args.target)
     load_config(config, target.name)  # a bad config file is a usage error before connecting
     report = write_report(target, out_root=args.out, only=args.only or "", params=params,
-                          timeout_ms=args.timeout_ms, config=config)
+                          timeout_ms=args.timeout_ms, config=config, jobs=args.jobs)
     if args.format == "json" and report.findings_json.exists():
         sys.stdout.write(report.findings_json.read_text())
     else:
@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check parameter, e.g. seq_scan_hotspots.min_seq_scans=100 (repeatable)")
     p.add_argument("--timeout-ms", type=int, default=30_000, help="statement_timeout per check (default 30000)")
     p.add_argument("--config", help="thresholds and suppressions (default: ./pgvet.yml when it exists)")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="area notebooks executed at the same time after the overview (default 2)")
     p.add_argument("--targets", metavar="FILE",
                    help="several targets (services or DSN environment variables) from a YAML file, run in parallel")
     p.add_argument("--fail-on", choices=["critical", "warning"],

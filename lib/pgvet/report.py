@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,7 +18,8 @@ from pathlib import Path
 import nbformat
 import papermill
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import CaselessStrEnum
+from jupyter_core.paths import jupyter_runtime_dir
+from traitlets import CaselessStrEnum, default
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .catalog import load_checks, select_checks
@@ -58,6 +61,11 @@ class LocalKernelManager(AsyncKernelManager):
 
     transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc")
 
+    @default("ip")
+    def _unique_ipc_path(self) -> str:
+        # the stock default is one shared 'kernel-ipc' prefix: concurrent kernels would cross-talk
+        return os.path.join(jupyter_runtime_dir(), f"pgvet-{uuid.uuid4().hex[:12]}-ipc")
+
 
 def area_notebooks(only: str = "") -> list[Path]:
     """Area notebooks (`notebooks/<area>.ipynb`) whose area is selected by `only` (all when empty)."""
@@ -84,7 +92,7 @@ def _execute(notebook: Path, executed: Path, parameters: dict) -> str | None:
 
 def write_report(target: Target, out_root: str | Path = "reports", only: str = "", params: dict | None = None,
                  timeout_ms: int = 30_000, day: date | None = None,
-                 notebook: Path = NOTEBOOKS / "overview.ipynb", config: str | Path = "") -> Report:
+                 notebook: Path = NOTEBOOKS / "overview.ipynb", config: str | Path = "", jobs: int = 1) -> Report:
     """Execute the overview notebook (which runs the checks and writes findings.json), then each
     selected area notebook on those findings; write fixes.sql; replace that day's report atomically."""
     probe(target)  # fail fast with one clear line before starting a kernel
@@ -113,12 +121,18 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
             audit = AuditRun.read_json(findings)
             write_fixes(audit, work / "fixes.sql")
             write_history(audit, work, day.isoformat())
-            for area_nb in area_notebooks(only):
+
+            def area_page(area_nb: Path) -> str | None:
                 executed = work / area_nb.name
-                failures.append(_execute(area_nb, executed, {**common, "only": area_nb.stem,
-                                                             "findings": str(findings.resolve())}))
+                failure = _execute(area_nb, executed, {**common, "only": area_nb.stem,
+                                                       "findings": str(findings.resolve())})
                 notebook_to_html(executed, work / f"{area_nb.stem}.html", title=f"{title} — {area_nb.stem}")
-                pages.append(work / f"{area_nb.stem}.html")
+                return failure
+
+            areas = area_notebooks(only)
+            with ThreadPoolExecutor(max_workers=max(1, int(jobs))) as pool:  # each page has its own kernel
+                failures += list(pool.map(area_page, areas))
+            pages += [work / f"{nb.stem}.html" for nb in areas]
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
