@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -168,3 +169,41 @@ def test_checks_lists_every_check_with_its_parameters():
     result = pgvet("checks")
     assert result.returncode == 0
     assert "seq_scan_hotspots" in result.stdout and "min_seq_scans=1000" in result.stdout
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def _chromium(url: str, tmp_path, *extra) -> subprocess.CompletedProcess:
+    profile = tmp_path / f"profile-{len(list(tmp_path.iterdir()))}"
+    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                           f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--window-size=1200,900",
+                           *extra, url], capture_output=True, text=True, timeout=120)
+
+
+def _page_requests(netlog) -> list[str]:
+    """http(s) requests the page itself started (Chromium's own background requests have no origin)."""
+    log = json.loads(netlog.read_text())
+    start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    return [e["params"]["url"] for e in log["events"] if e["type"] == start
+            and e["params"].get("url", "").startswith("http") and e["params"].get("initiator") != "not an origin"]
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="no Chromium on this machine (apt-get install chromium)")
+def test_the_report_draws_its_charts_offline_in_a_real_browser(report, tmp_path):
+    _, out = report
+    index = next(out.glob("*/demo/index.html"))
+    netlog = tmp_path / "net.json"
+    dom = _chromium(index.as_uri(), tmp_path, f"--log-net-log={netlog}", "--dump-dom").stdout
+    assert 'class="main-svg"' not in index.read_text() and dom.count('class="main-svg"') >= 6   # plotly drew 3 charts
+    assert _page_requests(netlog) == []
+    shot, blank = tmp_path / "report.png", tmp_path / "blank.png"
+    _chromium(index.as_uri(), tmp_path, f"--screenshot={shot}")
+    _chromium("about:blank", tmp_path, f"--screenshot={blank}")
+    assert shot.read_bytes() != blank.read_bytes() and shot.stat().st_size > 5 * blank.stat().st_size
+    # the detector itself sees a page that does load something from the network
+    control = tmp_path / "control.html"
+    control.write_text('<script src="https://cdn.example.invalid/x.js"></script>')
+    _chromium(control.as_uri(), tmp_path, f"--log-net-log={netlog}", "--dump-dom")
+    assert _page_requests(netlog) == ["https://cdn.example.invalid/x.js"]
