@@ -103,3 +103,22 @@ def test_a_targets_file_never_takes_an_inline_dsn(tmp_path):
     result = pgvet("report", "--targets", str(targets))
     assert result.returncode == 2 and "never an inline DSN or password" in result.stderr
     assert "hunter2" not in result.stderr
+
+
+def test_an_area_notebook_runs_under_plain_papermill(db, tmp_path):
+    """The same notebook an orchestrator would run: parameters on the command line, no password."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import nbformat
+
+    db.sql(SETUP)
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    out = tmp_path / "references.ipynb"
+    result = subprocess.run([sys.executable, "-m", "papermill", str(notebooks / "references.ipynb"), str(out),
+                             "-p", "target", "nightly", "-p", "dsn", db.dsn, "--cwd", str(notebooks)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = json.dumps(nbformat.read(str(out), as_version=4).cells)
+    assert "nightly" in text and "public.posts.user_id" in text
