@@ -122,3 +122,16 @@ def test_an_area_notebook_runs_under_plain_papermill(db, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     text = json.dumps(nbformat.read(str(out), as_version=4).cells)
     assert "nightly" in text and "public.posts.user_id" in text
+
+
+def test_plain_sentences_fill_the_checks_template_and_fall_back_to_the_detail():
+    from pgvet.notebook import plain_sentence
+    from pgvet.results import Finding
+
+    f = Finding.from_row("orphaned_rows", "critical", {"schema": "public", "table": "user_badges", "column": "badge_id",
+                                                       "detail": "37 rows …", "orphans": 3700,
+                                                       "referenced_table": "public.badges"})
+    template = "{orphans} {table} rows point to {referenced_table} rows that cannot be found ({column})"
+    assert plain_sentence(f, template) == \
+        "3,700 user_badges rows point to public.badges rows that cannot be found (badge_id)"
+    assert plain_sentence(f, "{no_such_metric} rows") == "37 rows …"

@@ -194,7 +194,8 @@ def plain_sentence(finding, sentence: str | None) -> str:
     """The check's sentence template filled with the finding's names and numbers; its detail otherwise."""
     values = {k: (f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else v)
               for k, v in finding.metrics.items() if v is not None}
-    values.update({k: getattr(finding, k) for k in ("schema", "table", "column", "object") if getattr(finding, k)})
+    values.update({k: getattr(finding, k) for k in ("schema", "table", "column", "object", "detail")
+                   if getattr(finding, k)})
     try:
         return sentence.format_map(_Blank(values)) if sentence else finding.detail
     except (KeyError, ValueError, IndexError):
@@ -213,7 +214,8 @@ def top_findings(audit: AuditRun, limit: int = 10) -> HTML:
         check = checks.get(f.check)
         area = check.area if check else ""
         fix = ' · <a href="fixes.sql">fix in fixes.sql</a>' if f.fix else ""
-        items.append(f'<li class="sev-{f.severity}"><b>{f.severity}</b>: {html.escape(redact(plain_sentence(f, check.sentence if check else None)))}'
+        sentence = html.escape(redact(plain_sentence(f, check.sentence if check else None)))
+        items.append(f'<li><span class="sev-{f.severity}">{f.severity}</span>: {sentence}'
                      f' <small>(<a href="{html.escape(area)}.html">{html.escape(area)} page</a>{fix})</small></li>')
     return HTML(f'<ol class="pgvet-top">{"".join(items)}</ol>')
 

@@ -253,6 +253,7 @@ def trends(frame) -> go.Figure:
         if label in frame:
             fig.add_scatter(x=frame["day"], y=frame[label], name=label, mode="lines+markers", row=1, col=2)
     fig.update_yaxes(type="log", row=1, col=2)
+    fig.update_xaxes(type="category")   # one point per dated report, not a time scale
     fig.update_layout(title=f"Trend over {len(frame)} report(s)", height=360, template="plotly_white",
                       margin=dict(l=50, r=20, t=70, b=40))
     return fig

@@ -8,7 +8,7 @@ severity: critical
 params:
   hints_file: ""
   migrations_dir: ""
-sentence: "{non_null} {table} rows store a {column_type} in {column}, which can never match {referenced_table}.{referenced_column} ({referenced_type})"
+sentence: "{non_null} {table} rows keep {column} as {column_type}, which can never match {referenced_table}.{referenced_column} ({referenced_type})"
 ---
 A column that refers to another table's key (declared or inferred) but has no '=' with it:
 integer or varchar against uuid, and so on. No join can resolve it, and PostgreSQL rejects the
