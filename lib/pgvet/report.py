@@ -63,8 +63,14 @@ class LocalKernelManager(AsyncKernelManager):
 
     @default("ip")
     def _unique_ipc_path(self) -> str:
-        # the stock default is one shared 'kernel-ipc' prefix: concurrent kernels would cross-talk
-        return os.path.join(jupyter_runtime_dir(), f"pgvet-{uuid.uuid4().hex[:12]}-ipc")
+        # the stock default is one shared 'kernel-ipc' prefix: concurrent kernels would cross-talk;
+        # Jupyter's runtime folder may not exist yet for a user who never ran Jupyter
+        folder = jupyter_runtime_dir()
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        except OSError:
+            folder = tempfile.gettempdir()
+        return os.path.join(folder, f"pgvet-{uuid.uuid4().hex[:12]}-ipc")
 
 
 def area_notebooks(only: str = "") -> list[Path]:
