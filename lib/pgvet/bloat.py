@@ -6,6 +6,7 @@ privilege, or a measurement that fails, becomes a note on the check, never an er
 from __future__ import annotations
 
 import psycopg
+from sqlalchemy import text
 
 EXACT_TABLE = "SELECT table_len, dead_tuple_len, approx_free_space FROM pgstattuple_approx(%s::oid::regclass)"
 EXACT_INDEX = ("SELECT index_size, leaf_pages, empty_pages, deleted_pages, avg_leaf_density "
@@ -64,3 +65,12 @@ def add_exact(ctx, rows: list[dict], kind: str) -> None:
             row["exact_wasted_bytes"] = waste
             row["exact_bloat_pct"] = round(100.0 * waste / max(row[size_key], 1), 1)
             row["exact_method"] = "pgstattuple_approx" if kind == "table" else "pgstatindex"
+
+
+def estimate_and_measure(ctx, estimate_sql: str, kind: str) -> list[dict]:
+    """Rows of an estimate query (which also selects `oid` and `block_size`), measured on demand."""
+    rows = [dict(r) for r in ctx.conn.execute(text(estimate_sql), ctx.params).mappings().all()]
+    add_exact(ctx, rows, kind)
+    for r in rows:
+        del r["oid"], r["block_size"]
+    return rows

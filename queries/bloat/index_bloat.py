@@ -19,9 +19,7 @@ below, after ioguix's btree query). Waste excludes the fillfactor reserve. Expre
 have no statistics here and lower the confidence. With `exact_bloat`, pgstatindex measures the
 flagged indexes above `exact_min_bytes`.
 """
-from sqlalchemy import text
-
-from pgvet.bloat import add_exact
+from pgvet.bloat import estimate_and_measure
 
 ESTIMATE = """
 WITH const AS (
@@ -100,8 +98,4 @@ ORDER BY wasted_bytes DESC, schema, "table", object
 
 
 def findings(ctx):
-    rows = [dict(r) for r in ctx.conn.execute(text(ESTIMATE), ctx.params).mappings().all()]
-    add_exact(ctx, rows, "index")
-    for r in rows:
-        del r["oid"], r["block_size"]
-    return rows
+    return estimate_and_measure(ctx, ESTIMATE, "index")

@@ -18,9 +18,7 @@ page header, fillfactor) compared with relpages. Waste excludes the fillfactor r
 only; TOAST is reported separately. Needs ANALYZE; `confidence` says how far to trust it.
 With `exact_bloat`, pgstattuple_approx measures the flagged tables above `exact_min_bytes`.
 """
-from sqlalchemy import text
-
-from pgvet.bloat import add_exact
+from pgvet.bloat import estimate_and_measure
 
 ESTIMATE = r"""
 WITH const AS (
@@ -107,8 +105,4 @@ ORDER BY wasted_bytes DESC, schema, "table"
 
 
 def findings(ctx):
-    rows = [dict(r) for r in ctx.conn.execute(text(ESTIMATE), ctx.params).mappings().all()]
-    add_exact(ctx, rows, "table")
-    for r in rows:
-        del r["oid"], r["block_size"]
-    return rows
+    return estimate_and_measure(ctx, ESTIMATE, "table")
