@@ -17,7 +17,7 @@ types), columns whose live type differs, tables and indexes in one but not the o
 """
 from pgvet.migrations import LIVE_INDEXES, analyse
 from pgvet.migrations.model import comparable
-from pgvet.references.model import read_snapshot
+from pgvet.references import all_references
 
 
 def _split(table):
@@ -31,7 +31,7 @@ def findings(ctx):
         return []
     model, live = result["model"], result["live"]
     rows = []
-    declared = {(f"{r.schema}.{r.table}", r.columns) for r in read_snapshot(ctx.pg).declared}
+    declared = {(f"{r.schema}.{r.table}", r.columns) for r in all_references(ctx) if r.declared}
     for fk in model.fks:
         if (fk.table, fk.columns) in declared:
             continue

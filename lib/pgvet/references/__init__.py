@@ -9,20 +9,25 @@ from .inference import Hints, infer_references
 from .model import Reference, read_snapshot
 from .orphans import OrphanCount, count_orphans
 
-__all__ = ["Reference", "OrphanCount", "all_references", "orphan_counts", "reference_row"]
+__all__ = ["Reference", "OrphanCount", "all_references", "discover", "orphan_counts", "reference_row"]
+
+
+def discover(conn, hints_file: str = "", migrations_dir: str = "") -> list[Reference]:
+    """Declared foreign keys plus inferred references, each with its evidence."""
+    snap = read_snapshot(conn)
+    hints = Hints.load(hints_file)
+    if migrations_dir:
+        hints = hints.with_migrations(migrations_dir)
+    return snap.declared + infer_references(conn, snap, hints)
 
 
 def all_references(ctx) -> list[Reference]:
-    """Declared foreign keys plus inferred references (with evidence), read once per run."""
+    """`discover` for a check, read once per run."""
     hints_file = ctx.params.get("hints_file") or ""
     migrations_dir = ctx.params.get("migrations_dir") or ""
     key = ("references", hints_file, migrations_dir)
     if key not in ctx.cache:
-        snap = read_snapshot(ctx.pg)
-        hints = Hints.load(hints_file)
-        if migrations_dir:
-            hints = hints.with_migrations(migrations_dir)
-        ctx.cache[key] = snap.declared + infer_references(ctx.pg, snap, hints)
+        ctx.cache[key] = discover(ctx.pg, hints_file, migrations_dir)
     return ctx.cache[key]
 
 

@@ -7,8 +7,8 @@ from psycopg import sql
 from ..connection import Target, connect
 from ..errors import UsageError
 from ..results import AuditRun
-from .inference import Hints, infer_references
-from .model import Reference, read_snapshot
+from .model import Reference
+from .orphans import orphan_predicate
 
 DRILL_DOWN_MAX_ROWS = 20
 BROKEN_CHECKS = ("orphaned_rows", "reference_type_mismatch", "untrusted_foreign_keys", "fk_type_mismatch")
@@ -16,9 +16,10 @@ BROKEN_CHECKS = ("orphaned_rows", "reference_type_mismatch", "untrusted_foreign_
 
 def relationships(target: Target, hints_file: str = "") -> list[Reference]:
     """Every declared and inferred reference of the target, read in one read-only transaction."""
+    from . import discover
+
     with connect(target) as conn:
-        snap = read_snapshot(conn)
-        refs = snap.declared + infer_references(conn, snap, Hints.load(hints_file))
+        refs = discover(conn, hints_file)
         conn.rollback()
     return refs
 
@@ -61,13 +62,9 @@ def orphan_sample(target: Target, refs: list[Reference], reference: str, limit: 
             "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary ORDER BY a.attnum",
             (ref.qualified().as_string(conn),)).fetchall()]
         cols = list(dict.fromkeys(pk + list(ref.columns)))
-        match = sql.SQL(" AND ").join(sql.SQL("p.{} = c.{}").format(sql.Identifier(k), sql.Identifier(m))
-                                      for k, m in zip(ref.ref_columns, ref.columns))
-        not_null = sql.SQL(" AND ").join(sql.SQL("c.{} IS NOT NULL").format(sql.Identifier(m)) for m in ref.columns)
-        query = sql.SQL("SELECT {cols} FROM {child} c WHERE {nn} AND NOT EXISTS "
-                        "(SELECT 1 FROM {parent} p WHERE {match}) ORDER BY {cols} LIMIT {n}").format(
+        query = sql.SQL("SELECT {cols} FROM {child} c WHERE {orphan} ORDER BY {cols} LIMIT {n}").format(
             cols=sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(c)) for c in cols), child=ref.qualified(),
-            nn=not_null, parent=ref.ref_qualified(), match=match, n=sql.Literal(limit))
+            orphan=orphan_predicate(ref), n=sql.Literal(limit))
         cur = conn.execute(query)
         frame = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
         conn.rollback()

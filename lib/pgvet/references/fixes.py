@@ -7,6 +7,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from .model import Reference
+from .orphans import orphan_predicate
 
 NAME_MAX = 63
 
@@ -23,30 +24,25 @@ def constraint_name(ref: Reference) -> str:
     return f"{ref.table}_{'_'.join(ref.columns)}_fkey"[:NAME_MAX]
 
 
-def list_orphans(ref: Reference, column_names=None) -> sql.Composed:
+def list_orphans(ref: Reference) -> sql.Composed:
     """The query that shows the orphaned rows of a reference (first 100)."""
-    cols = column_names or ref.columns
-    match = sql.SQL(" AND ").join(sql.SQL("p.{} = c.{}").format(sql.Identifier(k), sql.Identifier(m))
-                                  for k, m in zip(ref.ref_columns, cols))
-    not_null = sql.SQL(" AND ").join(sql.SQL("c.{} IS NOT NULL").format(sql.Identifier(m)) for m in cols)
-    return sql.SQL("SELECT c.* FROM {child} c WHERE {nn} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {match}) "
-                   "LIMIT 100;").format(child=ref.qualified(), nn=not_null, parent=ref.ref_qualified(), match=match)
+    return sql.SQL("SELECT c.* FROM {} c WHERE {} LIMIT 100;").format(ref.qualified(), orphan_predicate(ref))
 
 
-def add_foreign_key(ref: Reference, columns=None) -> list:
+def add_foreign_key(ref: Reference) -> list:
     """ADD … NOT VALID (brief lock, no scan) then VALIDATE (scans, allows reads and writes)."""
     name = sql.Identifier(constraint_name(ref))
     return [
         "-- NOT VALID takes a brief SHARE ROW EXCLUSIVE lock and checks only new rows;",
         "-- VALIDATE then scans under SHARE UPDATE EXCLUSIVE (reads and writes continue).",
         sql.SQL("ALTER TABLE {t} ADD CONSTRAINT {n} FOREIGN KEY ({c}) REFERENCES {p} ({k}) NOT VALID;").format(
-            t=ref.qualified(), n=name, c=_cols(columns or ref.columns), p=ref.ref_qualified(), k=_cols(ref.ref_columns)),
+            t=ref.qualified(), n=name, c=_cols(ref.columns), p=ref.ref_qualified(), k=_cols(ref.ref_columns)),
         sql.SQL("ALTER TABLE {t} VALIDATE CONSTRAINT {n};").format(t=ref.qualified(), n=name)]
 
 
-def create_index(ref: Reference, columns=None) -> list:
+def create_index(ref: Reference) -> list:
     return ["-- CONCURRENTLY: no write lock; cannot run inside a transaction block.",
-            sql.SQL("CREATE INDEX CONCURRENTLY ON {t} ({c});").format(t=ref.qualified(), c=_cols(columns or ref.columns))]
+            sql.SQL("CREATE INDEX CONCURRENTLY ON {t} ({c});").format(t=ref.qualified(), c=_cols(ref.columns))]
 
 
 def orphans_fix(ref: Reference) -> str:

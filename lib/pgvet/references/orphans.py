@@ -72,16 +72,20 @@ def counts_query(refs: list[Reference], sample_percent: float | None = None) -> 
     return sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(selects), _child(refs[0], sample_percent))
 
 
+def orphan_predicate(ref: Reference) -> sql.Composed:
+    """True for a row `c` of the child whose non-null reference has no parent."""
+    match = sql.SQL(" AND ").join(sql.SQL("p.{} = {}").format(sql.Identifier(k), m)
+                                  for k, m in zip(ref.ref_columns, _child_columns(ref)))
+    return sql.SQL("{} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})").format(_not_null(ref), ref.ref_qualified(),
+                                                                             match)
+
+
 def orphans_query(ref: Reference, sample_percent: float | None = None) -> sql.Composed:
     """Orphans and distinct missing keys of one reference: a NOT EXISTS anti-join."""
     mine = _child_columns(ref)
     value = mine[0] if len(mine) == 1 else sql.SQL("ROW({})").format(sql.SQL(", ").join(mine))
-    match = sql.SQL(" AND ").join(sql.SQL("p.{} = {}").format(sql.Identifier(k), m)
-                                  for k, m in zip(ref.ref_columns, mine))
-    return sql.SQL("SELECT count(*), count(DISTINCT {value}) FROM {child} WHERE {not_null} "
-                   "AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {match})").format(
-        value=value, child=_child(ref, sample_percent), not_null=_not_null(ref), parent=ref.ref_qualified(),
-        match=match)
+    return sql.SQL("SELECT count(*), count(DISTINCT {value}) FROM {child} WHERE {orphan}").format(
+        value=value, child=_child(ref, sample_percent), orphan=orphan_predicate(ref))
 
 
 def uses_merge(ref: Reference) -> bool:
