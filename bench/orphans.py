@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT / "lib"))
 
 from pgvet.connection import resolve_target  # noqa: E402
 from pgvet.references.model import Reference  # noqa: E402
+from pgvet.options import RunOptions  # noqa: E402
 from pgvet.references.orphans import count_orphans, counts_query, orphans_query, uses_merge  # noqa: E402
 from pgvet.server import EmbeddedServer  # noqa: E402
 
@@ -149,7 +150,7 @@ def run_size(dsn: str, rows: int, repeat: int) -> list[tuple[str, float, str]]:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        counts = count_orphans(target, refs, jobs=1, timeout_ms=600_000)
+        counts = count_orphans(target, refs, jobs=1, options=RunOptions(statement_timeout_ms=600_000))
         times.append(time.perf_counter() - t0)
     out.append(("pgvet count_orphans() end to end (connect, guards, query)", min(times),
                 f"{counts['public.child.parent_id'].orphans:,} orphans"))

@@ -8,6 +8,7 @@ Discovered by glob and validated on load; a malformed check fails fast, naming i
 from __future__ import annotations
 
 import ast
+import difflib
 import importlib.util
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,7 +24,9 @@ REQUIRED_KEYS = ("id", "title", "area", "severity")
 ALLOWED_KEYS = set(REQUIRED_KEYS) | {"params", "requires", "sentence", "reads"}
 # `reads: data` marks checks that scan table rows; they run after the ones that read catalogs and
 # activity counters, so that pgvet's own scans never show up in the counters it reports.
-READS = ("catalog", "data")
+# `reads: stats` marks checks that read pg_stats, which shows only the tables the role may SELECT.
+# Both say `partial` (or `skipped`) with the tables named when some tables cannot be read.
+READS = ("catalog", "stats", "data")
 REQUIRES_KEYS = {"extensions", "min_server_version", "privileges"}
 DOC_SECTIONS = ("## Summary", "## Why it matters", "## How to fix", "## False positives")
 
@@ -62,19 +65,59 @@ class Check:
         return values
 
 
+BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+                 "off": False}
+
+
 def _coerce(value, default, name):
-    if not isinstance(value, str) or isinstance(default, str) or default is None:
+    """`value` typed like `default`; numbers are never negative (every threshold and count is ≥ 0)."""
+    if default is None:
         return value
+    kind = type(default).__name__
     try:
         if isinstance(default, bool):
-            return value.lower() in ("1", "true", "yes", "on")
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-    except ValueError:
-        raise UsageError(f"parameter {name} expects a {type(default).__name__}, got {value!r}") from None
+            value = BOOLEAN_WORDS[str(value).strip().lower()] if not isinstance(value, bool) else value
+        elif isinstance(default, int):
+            if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            value = int(value)
+        elif isinstance(default, float):
+            value = float(value)
+        elif isinstance(default, str):
+            value = "" if value is None else str(value)
+    except (ValueError, KeyError, TypeError):
+        raise UsageError(f"parameter {name} expects {'a whole number' if kind == 'int' else 'a ' + kind}, "
+                         f"got {value!r}") from None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        raise UsageError(f"parameter {name} must not be negative, got {value!r}")
     return value
+
+
+def did_you_mean(name: str, known) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def validate_params(params: dict, checks: list["Check"], source: str = "--param") -> None:
+    """Every key names a parameter (`key` of some check, or `check.key`) and every value fits its type;
+    raises UsageError with a near match. Run before connecting."""
+    by_id = {c.id: c for c in checks}
+    every_name = {n for c in checks for n in c.params}
+    for key, value in params.items():
+        check_id, _, name = str(key).rpartition(".")
+        if check_id:
+            if check_id not in by_id:
+                raise UsageError(f"{source}: unknown check {check_id!r} in {key!r}{did_you_mean(check_id, by_id)}")
+            owners = [by_id[check_id]]
+        else:
+            owners = [c for c in checks if name in c.params]
+        if not owners or name not in owners[0].params:
+            known = owners[0].params if check_id else every_name
+            where = f"of {check_id}" if check_id else "of any check"
+            raise UsageError(f"{source}: {name!r} is not a parameter {where}{did_you_mean(name, known)}; "
+                             f"`pgvet checks` lists them")
+        for check in owners:
+            _coerce(value, check.params[name], f"{check.id}.{name}")
 
 
 def parse_header(text: str, path: Path) -> tuple[dict, str]:
@@ -170,6 +213,6 @@ def select_checks(checks: list[Check], only: str | list[str] | None = None) -> l
     known = {c.area for c in checks} | {c.id for c in checks}
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise UsageError(f"unknown check or area: {', '.join(unknown)} (known areas: "
-                         f"{', '.join(sorted({c.area for c in checks}))}; `pgvet checks` lists check ids)")
+        raise UsageError(f"unknown check or area: {', '.join(unknown)}{did_you_mean(unknown[0], known)} (known "
+                         f"areas: {', '.join(sorted({c.area for c in checks}))}; `pgvet checks` lists check ids)")
     return [c for c in checks if c.area in names or c.id in names]

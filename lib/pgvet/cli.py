@@ -1,7 +1,9 @@
 """The `pgvet` command: report, checks, server, demo. Errors are one line; exit codes are stable.
 
-Exit codes: 0 success, 1 findings at or above --fail-on, 2 usage error (bad DSN, unknown check,
-bad parameter or config), 3 the report could not be produced (unreachable target, failed notebook).
+Exit codes: 0 the report was written, 1 findings at or above --fail-on remain, 2 usage error (bad
+DSN, unknown check, bad parameter, option or config; nothing was connected to or written), 3 no
+report produced (unreachable target, connection gone for good, a page that failed; the day's
+earlier report is left as it was). A crash is never 1.
 """
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ import sys
 from . import __version__
 from pathlib import Path
 
-from .config import load_config
 from .errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, PgvetError, UsageError
 from .redact import redact
 
@@ -37,61 +38,126 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", help="name of the report folder (default: service or database name)")
 
 
+def _config_path(args) -> str:
+    if args.config is not None:
+        if args.config and not Path(args.config).is_file():
+            raise UsageError(f"--config: no such file {args.config}")
+        return args.config
+    return "pgvet.yml" if Path("pgvet.yml").exists() else ""
+
+
+def _options(args, config: str):
+    """RunOptions from the CLI flags, then pgvet.yml's `options:`, then the defaults."""
+    from .config import load_config
+    from .options import RunOptions
+
+    from_file = load_config(config, "").options if config else {}
+    flags = {"statement_timeout_ms": args.timeout_ms, "lock_timeout_ms": args.lock_timeout_ms,
+             "page_jobs": args.jobs, "target_jobs": args.target_jobs}
+    chosen = {**from_file, **{k: v for k, v in flags.items() if v is not None}}
+    return RunOptions(**chosen, drill_down=args.drill_down or "")
+
+
+def _day(text: str | None):
+    from datetime import date
+
+    if not text:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--day expects YYYY-MM-DD, got {text!r}") from None
+
+
+def _say(message: str) -> None:
+    print(f"pgvet: {message} …", file=sys.stderr, flush=True)
+
+
 def _cmd_report(args) -> int:
-    from .catalog import load_checks, select_checks
+    """Everything the user typed is checked before the first connection: exit 2, one line."""
+    from . import audit
     from .connection import resolve_target
     from .report import write_report
 
     params = _parse_params(args.param)
-    select_checks(load_checks(), args.only)  # unknown names are a usage error before connecting
-    config = args.config if args.config is not None else ("pgvet.yml" if Path("pgvet.yml").exists() else "")
+    config = _config_path(args)
+    options = _options(args, config)
+    day = _day(args.day)
+    say = _say if sys.stderr.isatty() else (lambda message: None)
     if args.targets:
-        return _cmd_fleet(args, params, config)
+        return _cmd_fleet(args, params, config, options, day, say)
     target = resolve_target(dsn=args.dsn, service=args.service, name=args.target)
-    load_config(config, target.name)  # a bad config file is a usage error before connecting
-    report = write_report(target, out_root=args.out, only=args.only or "", params=params,
-                          timeout_ms=args.timeout_ms, config=config, jobs=args.jobs)
-    if args.format == "json" and report.findings_json.exists():
+    audit.validate(args.only or "", params, config, [target.name])
+    report = write_report(target, out_root=args.out, only=args.only or "", params=params, options=options,
+                          config=config, day=day, say=say)
+    if report.failed:
+        print(f"pgvet: error: {target.name}: {redact(report.failed)}; see {report.index_html}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.format == "json":
         sys.stdout.write(report.findings_json.read_text())
     else:
-        print(report.index_html.resolve())
-    if report.failed:
-        print(f"pgvet: error: the report notebook failed ({redact(report.failed)}); "
-              f"see {report.index_html}", file=sys.stderr)
-        return EXIT_FAILED
-    return _exit_for(report, args.fail_on)
+        print(report.index_html)
+    code, why = _exit_for(report, args.fail_on)
+    print(_summary(report, why), file=sys.stderr)
+    return code
 
 
-def _cmd_fleet(args, params: dict, config: str) -> int:
+def _cmd_fleet(args, params: dict, config: str, options, day, say) -> int:
+    from dataclasses import replace
+
+    from . import audit
     from .fleet import load_targets, run_fleet
 
     if args.dsn or args.service or args.target:
         raise UsageError("--targets replaces --dsn, --service and --target")
     targets, jobs = load_targets(args.targets)
-    for t in targets:
-        load_config(config, t.name)
-    outcomes = run_fleet(targets, jobs, args.out, only=args.only or "", params=params, timeout_ms=args.timeout_ms,
-                         config=config)
+    audit.validate(args.only or "", params, config, [t.name for t in targets])
+    if jobs and args.target_jobs is None:
+        options = replace(options, target_jobs=jobs)
+    outcomes = run_fleet(targets, options.target_jobs, args.out, day=day, only=args.only or "", params=params,
+                         options=options, config=config, say=say)
     codes = []
     for o in outcomes:
         if o.error or (o.report and o.report.failed):
             print(f"pgvet: error: {o.name}: {o.error or redact(o.report.failed)}", file=sys.stderr)
-            codes.append(EXIT_FAILED)
+            codes.append(o.exit_code or EXIT_FAILED)
         else:
-            print(o.report.index_html.resolve())
-            codes.append(_exit_for(o.report, args.fail_on))
+            print(o.report.index_html)
+            code, why = _exit_for(o.report, args.fail_on)
+            print(_summary(o.report, why), file=sys.stderr)
+            codes.append(code)
     return EXIT_FAILED if EXIT_FAILED in codes else max(codes)
 
 
-def _exit_for(report, fail_on: str | None) -> int:
-    """1 when findings at or above `fail_on` remain after suppressions, else 0."""
-    if not fail_on:
-        return EXIT_OK
-    from .results import SEVERITIES, AuditRun
+def _exit_for(report, fail_on: str | None) -> tuple[int, str]:
+    """(1, why) when findings at or above `fail_on` remain after suppressions, else (0, "")."""
+    from .results import SEVERITIES
 
-    counts = AuditRun.read_json(report.findings_json).severity_counts()
+    if not fail_on:
+        return EXIT_OK, ""
+    counts = report.audit.severity_counts()
     worst = SEVERITIES[: SEVERITIES.index(fail_on) + 1]
-    return EXIT_FINDINGS if any(counts[s] for s in worst) else EXIT_OK
+    found = {s: counts[s] for s in worst if counts[s]}
+    if not found:
+        return EXIT_OK, ""
+    return EXIT_FINDINGS, (f"exit 1: {', '.join(f'{n} {s}' for s, n in found.items())} "
+                           f"finding(s) at or above --fail-on {fail_on}")
+
+
+def _summary(report, why: str) -> str:
+    """The lines a scheduler's log keeps: counts, what was not checked, where the report is, the exit reason."""
+    audit = report.audit
+    counts = audit.severity_counts()
+    lines = [f"pgvet: {audit.target}: {', '.join(f'{n} {s}' for s, n in counts.items())} "
+             f"across {len(audit.checks)} checks" + (f" (only {audit.selection})" if audit.selection else "")]
+    if audit.incomplete:
+        lines.append("pgvet:   the run was incomplete: the connection to the server was lost")
+    for c in audit.gaps:
+        lines.append(f"pgvet:   {c.id}: {c.status}: {redact(c.reason or '')}"[:300])
+    lines.append(f"pgvet:   report: {report.index_html}")
+    if why:
+        lines.append(f"pgvet:   {why}")
+    return "\n".join(lines)
 
 
 def _cmd_checks(args) -> int:
@@ -137,9 +203,13 @@ def _cmd_demo(args) -> int:
         print(dsn)
         return EXIT_OK
     report = write_report(resolve_target(dsn=dsn, name="demo"), out_root=args.out,
-                          params=demo.report_params())
-    print(report.index_html.resolve())
-    return EXIT_FAILED if report.failed else EXIT_OK
+                          params=demo.report_params(), say=_say)
+    print(report.index_html)
+    if report.failed:
+        print(f"pgvet: error: demo: {redact(report.failed)}; see {report.index_html}", file=sys.stderr)
+        return EXIT_FAILED
+    print(_summary(report, ""), file=sys.stderr)
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,12 +230,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", help="comma-separated areas or check ids (default: all)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="check parameter, e.g. seq_scan_hotspots.min_seq_scans=100 (repeatable)")
-    p.add_argument("--timeout-ms", type=int, default=30_000, help="statement_timeout per check (default 30000)")
-    p.add_argument("--config", help="thresholds and suppressions (default: ./pgvet.yml when it exists)")
-    p.add_argument("--jobs", type=int, default=2,
-                   help="area notebooks executed at the same time after the overview (default 2)")
+    p.add_argument("--timeout-ms", type=int, metavar="MS",
+                   help="statement_timeout of every statement pgvet runs (default 30000; must be > 0)")
+    p.add_argument("--lock-timeout-ms", type=int, metavar="MS",
+                   help="how long a statement waits for a lock held by another session (default 1000; > 0)")
+    p.add_argument("--config", help="thresholds, suppressions, options (default: ./pgvet.yml when it exists)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="report pages rendered at the same time, each in its own process (default 2)")
     p.add_argument("--targets", metavar="FILE",
                    help="several targets (services or DSN environment variables) from a YAML file, run in parallel")
+    p.add_argument("--target-jobs", type=int, metavar="N",
+                   help="with --targets: targets audited at the same time (default: the file's jobs, else 2)")
+    p.add_argument("--day", metavar="YYYY-MM-DD", help="the report's date, for backfills (default: today)")
+    p.add_argument("--drill-down", metavar="SCHEMA.TABLE.COLUMN",
+                   help="the reference whose orphaned rows the references page shows (default: the worst)")
     p.add_argument("--fail-on", choices=["critical", "warning"],
                    help="exit 1 when findings of this severity or worse remain after suppressions")
     p.add_argument("--format", choices=["path", "json"], default="path",
@@ -205,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pgvet: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a defect: still one line, and never the exit code of "findings remain"
+        first = redact(str(exc)).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"pgvet: internal error: {type(exc).__name__}: {first}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

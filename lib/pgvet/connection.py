@@ -6,6 +6,7 @@ A target is a libpq service name, a DSN, or the environment (`PGVET_DSN`, then
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 import psycopg
@@ -15,29 +16,36 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy.pool import NullPool
 
 from .errors import ConnectionFailed, UsageError
+from .options import RunOptions
 from .redact import redact, remember_secret
 
 MIN_SERVER_VERSION = 130000
-DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
-DEFAULT_LOCK_TIMEOUT_MS = 1_000
+DEFAULT_STATEMENT_TIMEOUT_MS = RunOptions.statement_timeout_ms
+DEFAULT_LOCK_TIMEOUT_MS = RunOptions.lock_timeout_ms
 DEFAULT_CONNECT_TIMEOUT_S = 5
 
 
-QUERY_TAG = "/* pgvet */ "
+QUERY_TAG = "/* pgvet */"
+# The tag goes after the statement's first keyword: PostgreSQL 18's pg_stat_statements stores a
+# statement from its first token, dropping a leading comment; a comment inside it is kept (13-18).
+_FIRST_KEYWORD = re.compile(r"^(\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*)([A-Za-z]+)", re.S)
+
+
+def tagged(query: str) -> str:
+    """`query` with QUERY_TAG right after its first keyword (or in front when it has none)."""
+    tagged_query, n = _FIRST_KEYWORD.subn(lambda m: f"{m.group(1)}{m.group(2)} {QUERY_TAG}", query, count=1)
+    return tagged_query if n else f"{QUERY_TAG} {query}"
 
 
 class TaggedCursor(psycopg.Cursor):
-    """Prefixes every statement with QUERY_TAG, so that pg_stat_statements (which keeps comments)
-    lets top_queries leave pgvet's own statements out."""
+    """Tags every statement (see QUERY_TAG), so that top_queries can leave pgvet's own statements out."""
 
     def execute(self, query, params=None, **kwargs):
-        if isinstance(query, str):
-            query = QUERY_TAG + query
-        elif isinstance(query, bytes):
-            query = QUERY_TAG.encode() + query
-        elif isinstance(query, sql.Composable):
-            query = sql.Composed([sql.SQL(QUERY_TAG), query])
-        return super().execute(query, params, **kwargs)
+        if isinstance(query, sql.Composable):
+            query = query.as_string(self.connection)
+        if isinstance(query, bytes):
+            query = query.decode()
+        return super().execute(tagged(query), params, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -117,8 +125,9 @@ def connect(target: Target, **guards) -> psycopg.Connection:
 
 def engine(target: Target, **guards) -> sqlalchemy.Engine:
     """SQLAlchemy 2 engine on psycopg 3 whose every session carries pgvet's guards."""
+    # no hstore lookup on connect: an untagged catalog query pgvet would otherwise report as the user's
     return sqlalchemy.create_engine("postgresql+psycopg://", creator=lambda: connect(target, **guards),
-                                    poolclass=NullPool)
+                                    poolclass=NullPool, use_native_hstore=False)
 
 
 def describe(conn: psycopg.Connection) -> dict:

@@ -14,6 +14,8 @@ from .results import SEVERITIES, AuditRun, Finding
 # The number that says "worse" for a finding, first match wins (declared once, read by the diff).
 MAGNITUDE = ("orphans", "rows_losing_reference", "non_null", "unresolvable", "wasted_bytes", "seq_tup_read",
              "dead_tuples", "used_pct", "xid_age", "index_bytes", "table_bytes")
+# Cumulative counters (since the statistics were reset): they only grow, so "worse" compares their growth.
+COUNTERS = ("seq_tup_read",)
 TREND_NUMBERS = {"orphaned rows": ("orphaned_rows", "orphans"),
                  "wasted bytes": (("table_bloat", "index_bloat"), "wasted_bytes"),
                  "rows read sequentially": ("seq_scan_hotspots", "seq_tup_read")}
@@ -29,6 +31,7 @@ class Changes:
     new: list[Finding] = field(default_factory=list)
     resolved: list[Finding] = field(default_factory=list)
     worse: list[tuple[Finding, Finding]] = field(default_factory=list)   # (now, before)
+    not_compared: list[str] = field(default_factory=list)   # checks not complete in one of the two reports
 
 
 def history_record(audit: AuditRun, day: str) -> dict:
@@ -59,20 +62,36 @@ def changes(audit: AuditRun, reports_root: str | Path, folder_name: str, day: st
     if not earlier:
         return Changes(None)
     before = AuditRun.read_json(earlier[-1] / "findings.json")
+    older = {f.key: f for f in AuditRun.read_json(earlier[-2] / "findings.json").findings} if len(earlier) > 1 else {}
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     old = {f.key: f for f in before.findings}
     now = {f.key: f for f in audit.findings}
-    ran = {c.id for c in audit.checks if c.status == "ok"}
+    # a finding is new or resolved only when its check looked at everything in both reports
+    complete_now = {c.id for c in audit.checks if c.complete}
+    complete_before = {c.id for c in before.checks if c.complete}
     result = Changes(earlier[-1].parent.name)
-    result.new = [f for k, f in now.items() if k not in old]
-    result.resolved = [f for k, f in old.items() if k not in now and f.check in ran]
+    result.not_compared = sorted(({c.id for c in audit.checks} | {c.id for c in before.checks})
+                                 - (complete_now & complete_before))
+    result.new = [f for k, f in now.items() if k not in old and f.check in complete_before]
+    result.resolved = [f for k, f in old.items() if k not in now and f.check in complete_now]
     for k, f in now.items():
-        if k in old:
-            was = old[k]
-            a, b = magnitude(f), magnitude(was)
-            if rank[f.severity] < rank[was.severity] or (a is not None and b is not None and a > b):
-                result.worse.append((f, was))
+        if k in old and _worse(f, old[k], older.get(k), rank):
+            result.worse.append((f, old[k]))
     return result
+
+
+def _worse(now: Finding, was: Finding, older: Finding | None, rank: dict) -> bool:
+    """Severity rose, or the harm grew; a cumulative counter is worse only when it grew faster than before."""
+    if rank[now.severity] < rank[was.severity]:
+        return True
+    metric = next((k for k in MAGNITUDE if isinstance(now.metrics.get(k), (int, float))), None)
+    a, b = now.metrics.get(metric), was.metrics.get(metric)
+    if metric is None or not isinstance(b, (int, float)):
+        return False
+    if metric in COUNTERS:
+        c = older.metrics.get(metric) if older else None
+        return isinstance(c, (int, float)) and a >= b >= c and a - b > b - c
+    return a > b
 
 
 def trend(audit: AuditRun, reports_root: str | Path, folder_name: str, day: str) -> list[dict]:
@@ -83,24 +102,3 @@ def trend(audit: AuditRun, reports_root: str | Path, folder_name: str, day: str)
         records.append(json.loads(path.read_text()) if path.exists()
                        else history_record(AuditRun.read_json(folder / "findings.json"), folder.parent.name))
     return records + [history_record(audit, day)]
-
-
-def write_index(reports_root: str | Path) -> Path:
-    """reports/index.html: every target and the dates it has a report for, newest first."""
-    import html
-
-    root = Path(reports_root)
-    by_target: dict[str, list[str]] = {}
-    for index in sorted(root.glob("*/*/index.html")):
-        by_target.setdefault(index.parent.name, []).append(index.parent.parent.name)
-    items = []
-    for target, days in sorted(by_target.items()):
-        links = " · ".join(f'<a href="{html.escape(d)}/{html.escape(target)}/index.html">{html.escape(d)}</a>'
-                           for d in sorted(days, reverse=True))
-        items.append(f"<li><b>{html.escape(target)}</b>: {links}</li>")
-    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>pgvet reports</title>"
-            "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}li{margin:.4rem 0}</style></head>"
-            f"<body><h1>pgvet reports</h1><ul>{''.join(items) or '<li>No reports yet.</li>'}</ul></body></html>\n")
-    out = root / "index.html"
-    out.write_text(page)
-    return out

@@ -4,54 +4,71 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 from IPython.display import HTML
 
-from .connection import DEFAULT_STATEMENT_TIMEOUT_MS, Target, resolve_target
-from . import activity, history
+from . import audit as audit_run, history
 from .catalog import load_checks
-from .config import load_config
+from .connection import resolve_target
+from .options import RunOptions
+from .publish import safe_name
 from .references import explore
 from .redact import redact
 from .results import SEVERITIES, AuditRun
-from .runner import run_audit
 
 
-def run(target: str = "", service: str = "", dsn: str = "", only: str = "", params: dict | None = None,
-        out_dir: str = "", timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS, findings: str = "", config: str = "",
-        day: str = "") -> AuditRun:
-    """Run the audit for a notebook (or read it from a findings.json written by an earlier run);
-    applies pgvet.yml (`config`: thresholds, then suppressions as of `day`, default today);
-    writes findings.json into `out_dir` when given."""
-    if findings:
-        audit = AuditRun.read_json(findings)
-        return audit.selected(only) if only else audit
+def audit(run: str = "", target: str = "", service: str = "", dsn: str = "", only: str = "",
+          params: dict | None = None, timeout_ms: int = RunOptions.statement_timeout_ms, config: str = "",
+          day: str = "", drill_down: str = "") -> AuditRun:
+    """What a notebook shows: the saved run in folder `run` (what `pgvet report` passes; no connection),
+    or, without one (JupyterLab), the same audit computed now by the same library call."""
+    if run:
+        saved = AuditRun.load(run)
+        return saved.selected(only) if only else saved
     tgt = resolve_target(dsn=dsn or None, service=service or None, name=target or None)
-    settings = load_config(config, tgt.name)
-    audit = run_audit(tgt, only=only or None, params={**settings.params, **(params or {})}, timeout_ms=timeout_ms)
-    audit.apply_suppressions(settings.suppressions, date.fromisoformat(day) if day else date.today())
-    if out_dir:
-        audit.write_json(Path(out_dir) / "findings.json")
-    return audit
+    audit_run.validate(only, params, config, [tgt.name])
+    return audit_run.run(tgt, only=only, params=params, config=config,
+                         options=RunOptions(statement_timeout_ms=int(timeout_ms), drill_down=drill_down),
+                         day=date.fromisoformat(day) if day else None)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def _gap_items(audit: AuditRun) -> list[str]:
+    items = [f"<li><b>{html.escape(c.title)}</b> ({html.escape(c.id)}): {html.escape(c.status)} — "
+             f"{html.escape(redact(c.reason or ''))}</li>" for c in audit.gaps]
+    items += [f"<li>{html.escape(name.replace('_', ' '))} (page data): {html.escape(p.status)} — "
+              f"{html.escape(redact(p.reason or ''))}</li>" for name, p in audit.pages.items() if p.status != "ok"]
+    return items
 
 
 def verdict(audit: AuditRun) -> HTML:
-    """One sentence a manager understands, coloured by the worst severity found."""
+    """One sentence a manager understands, coloured by the worst severity found, then what was not checked."""
     counts = audit.severity_counts()
-    failed = [c for c in audit.checks if c.status in ("error", "timeout")]
+    gaps = audit.gaps
+    if audit.checks and all(c.status == "skipped" for c in audit.checks):
+        reasons = sorted({c.reason or "" for c in audit.checks})
+        return HTML(f'<div class="pgvet-verdict skipped"><b>{html.escape(audit.target)}</b>: nothing was checked '
+                    f'here: {html.escape(redact("; ".join(reasons)))}.</div>')
+    unsure = [c for c in gaps if c.status != "skipped" or c.severity == "critical"]
+    scope = " in what could be checked" if unsure else ""
     if counts["critical"]:
-        cls, text = "critical", f"{counts['critical']} critical problem(s) need attention"
+        cls, text = "critical", f"{plural(counts['critical'], 'critical problem')} need attention"
     elif counts["warning"]:
-        cls, text = "warning", f"No critical problems; {counts['warning']} warning(s) to plan for"
+        cls, text = "warning", f"No critical problems found{scope}; {plural(counts['warning'], 'warning')} to plan for"
     else:
-        cls, text = "clean", "No problems found by the checks that ran"
+        cls, text = "clean", f"No problems found{scope}"
     parts = [f"{counts[s]} {s}" for s in SEVERITIES]
-    extra = f"; {len(failed)} check(s) could not finish" if failed else ""
+    lost = (" <b>The run was incomplete: the connection to the server was lost, and the checks it interrupted "
+            "say so below.</b>") if audit.incomplete else ""
+    gap_text = (f'<p>{plural(len(gaps), "check")} did not check everything:</p><ul>{"".join(_gap_items(audit))}</ul>'
+                if gaps else "")
     return HTML(f'<div class="pgvet-verdict {cls}"><b>{html.escape(audit.target)}</b>: {text}. '
-                f'({", ".join(parts)} across {len(audit.checks)} checks{extra}; PostgreSQL '
-                f'{html.escape(audit.server_version)}, {html.escape(audit.generated_at)})</div>')
+                f'({", ".join(parts)} across {plural(len(audit.checks), "check")}; PostgreSQL '
+                f'{html.escape(audit.server_version)}, {html.escape(audit.generated_at)}){lost}{gap_text}</div>')
 
 
 def checks_frame(audit: AuditRun) -> pd.DataFrame:
@@ -102,43 +119,46 @@ def findings_table(audit: AuditRun) -> HTML:
     return _table(findings_frame(audit), "severity", "sev")
 
 
+def _frame(audit: AuditRun, name: str, columns: list[str]) -> pd.DataFrame:
+    data = audit.page(name).data
+    return pd.DataFrame(data if isinstance(data, list) else [], columns=columns)
+
+
 @dataclass
 class Relationships:
-    """The relationship map of a target: `frame` for tables and plots, `refs` for drill-downs."""
+    """The relationship map of a run: `frame` for tables and plots."""
 
-    target: Target
-    refs: list
     frame: pd.DataFrame
 
     def _repr_html_(self) -> str:
         return _table(self.frame, "enforced", "enforced").data
 
 
-def relationships(audit: AuditRun | None = None, target: str = "", service: str = "", dsn: str = "",
-                  params: dict | None = None) -> Relationships:
-    """Every declared and inferred reference, with evidence, confidence and the problems `audit` found."""
-    tgt = resolve_target(dsn=dsn or None, service=service or None, name=target or None)
-    hints = next((v for k, v in (params or {}).items() if k.rpartition(".")[2] == "hints_file"), "")
-    refs = explore.relationships(tgt, hints)
-    return Relationships(tgt, refs, explore.relationships_frame(refs, audit))
+def relationships(audit: AuditRun) -> Relationships:
+    """Every declared and inferred reference of the run, with evidence, confidence and the problems found."""
+    data = audit.page("relationships").data
+    return Relationships(explore.relationships_frame(data if isinstance(data, list) else [], audit))
 
 
-def orphan_sample(rels: Relationships, audit: AuditRun, reference: str = "", limit: int = 5) -> HTML:
-    """A few orphaned rows of `reference` (default: the one with the most orphans); keys only."""
-    if not reference:
-        worst = max((f for f in audit.findings if f.check == "orphaned_rows"),
-                    key=lambda f: f.metrics.get("orphans") or 0, default=None)
-        if worst is None:
-            return HTML("<p><i>No orphaned rows to show.</i></p>")
-        reference = worst.key.split(":", 1)[1]
-    frame = explore.orphan_sample(rels.target, rels.refs, reference, limit)
-    caption = f"<p>First {len(frame)} orphaned rows of <code>{html.escape(reference)}</code> (keys only):</p>"
-    return HTML(caption + _table(frame.astype(str), "", "").data)
+def orphan_sample(audit: AuditRun) -> HTML:
+    """A few orphaned rows of the drill-down reference (default: the one with the most orphans); keys only."""
+    page = audit.page("orphans")
+    if page.status != "ok":
+        return HTML(f"<p><i>Orphaned rows could not be shown: {html.escape(redact(page.reason or ''))}.</i></p>")
+    data = page.data or {}
+    if not data.get("reference"):
+        return HTML("<p><i>No orphaned rows to show.</i></p>")
+    rows = data.get("rows") or []
+    if not rows:
+        return HTML(f"<p><i>No orphaned rows of <code>{html.escape(data['reference'])}</code> to show"
+                    f"{': ' + html.escape(data['reason']) if data.get('reason') else ''}.</i></p>")
+    caption = f"<p>First {len(rows)} orphaned rows of <code>{html.escape(data['reference'])}</code> (keys only):</p>"
+    return HTML(caption + _table(pd.DataFrame(rows).astype(str), "", "").data)
 
 
-def table_activity(target: str = "", service: str = "", dsn: str = "") -> pd.DataFrame:
-    """Every table's sequential and index scans, live from the target."""
-    return activity.table_activity(resolve_target(dsn=dsn or None, service=service or None, name=target or None))
+def table_activity(audit: AuditRun) -> pd.DataFrame:
+    """Every table's sequential and index scans, read before pgvet scanned any table."""
+    return _frame(audit, "activity", ["table", "seq_scan", "seq_tup_read", "idx_scan", "table_bytes", "table_rows"])
 
 
 def hot_tables(audit: AuditRun) -> list[str]:
@@ -151,27 +171,14 @@ def findings_of(audit: AuditRun, checks: str) -> HTML:
     return findings_table(audit.selected(checks))
 
 
-def headroom(target: str = "", service: str = "", dsn: str = "", top: int = 12) -> pd.DataFrame:
-    """Transaction-ID age and sequence use as % of their limits, live: the wraparound and sequence
-    checks run with their thresholds at 0, so every counter shows, not only the alarming ones."""
-    tgt = resolve_target(dsn=dsn or None, service=service or None, name=target or None)
-    run_ = run_audit(tgt, only="xid_wraparound,sequence_overflow",
-                     params={"xid_wraparound.warn_age": 0, "sequence_overflow.warn_pct": 0})
-    rows = [{"what": f"transaction IDs: {f.object or f.schema + '.' + f.table}", "used_pct": f.metrics["pct_of_limit"]}
-            for f in run_.findings if f.check == "xid_wraparound"][:top // 2]
-    rows += [{"what": f"sequence {f.schema}.{f.object} -> {f.table}.{f.column or ''}".rstrip("."),
-              "used_pct": f.metrics["used_pct"]} for f in run_.findings if f.check == "sequence_overflow"][:top // 2]
-    return pd.DataFrame(rows, columns=["what", "used_pct"])
+def headroom(audit: AuditRun) -> pd.DataFrame:
+    """Transaction-ID age and sequence use as % of their limits: every counter, not only the alarming ones."""
+    return _frame(audit, "headroom", ["what", "used_pct"])
 
 
-def widest_columns(target: str = "", service: str = "", dsn: str = "", top: int = 15) -> pd.DataFrame:
-    """The widest variable-width columns, live: toast_heavy_columns with its thresholds at 0."""
-    tgt = resolve_target(dsn=dsn or None, service=service or None, name=target or None)
-    run_ = run_audit(tgt, only="toast_heavy_columns",
-                     params={"toast_heavy_columns.min_avg_width": 0, "toast_heavy_columns.min_toast_bytes": 0})
-    rows = [{"column": f"{f.schema}.{f.table}.{f.column}", "avg_width": f.metrics.get("avg_width") or 0,
-             "toast_bytes": f.metrics.get("toast_bytes") or 0} for f in run_.findings]
-    return pd.DataFrame(rows, columns=["column", "avg_width", "toast_bytes"]).nlargest(top, "avg_width")
+def widest_columns(audit: AuditRun) -> pd.DataFrame:
+    """The widest variable-width columns."""
+    return _frame(audit, "widest_columns", ["column", "avg_width", "toast_bytes"])
 
 
 def suppressed_table(audit: AuditRun) -> HTML:
@@ -202,6 +209,14 @@ def plain_sentence(finding, sentence: str | None) -> str:
         return finding.detail
 
 
+def page_links(audit: AuditRun) -> HTML:
+    """Links to the area pages this run has (a partial run has only some), and to fixes.sql."""
+    areas = sorted({c.area for c in audit.checks})
+    links = " · ".join(f'<a href="{html.escape(a)}.html">{html.escape(a)}</a>' for a in areas)
+    return HTML(f"<p>Pages of this report: {links} · <a href=\"fixes.sql\">fixes.sql</a> (suggested statements, "
+                f"never run by pgvet).</p>")
+
+
 def top_findings(audit: AuditRun, limit: int = 10) -> HTML:
     """The most severe findings in plain words, each linked to its area page and its fix."""
     checks = {c.id: c for c in load_checks()}
@@ -222,8 +237,9 @@ def top_findings(audit: AuditRun, limit: int = 10) -> HTML:
 
 def changes(audit: AuditRun, reports_root: str = "", day: str = "") -> HTML:
     """What is new, resolved or worse since the previous report of this target."""
-    from .report import safe_name
-
+    if audit.selection:
+        return HTML(f"<p><i>Not compared: this run covers only {html.escape(audit.selection)}; full reports are "
+                    f"compared with each other.</i></p>")
     if not reports_root:
         return HTML("<p><i>Not compared: no reports folder given.</i></p>")
     diff = history.changes(audit, reports_root, safe_name(audit.target), day or date.today().isoformat())
@@ -238,14 +254,15 @@ def changes(audit: AuditRun, reports_root: str = "", day: str = "") -> HTML:
         return f"<p><b>{title}</b> ({len(findings)}):</p><ul>{rows}</ul>"
     head = (f"<p>Since the report of {html.escape(diff.previous_day)}: {len(diff.new)} new, "
             f"{len(diff.resolved)} resolved, {len(diff.worse)} worse.</p>")
+    if diff.not_compared:
+        head += ("<p>Not compared, because the check did not check everything in one of the two reports: "
+                 + ", ".join(f"<code>{html.escape(c)}</code>" for c in diff.not_compared) + ".</p>")
     return HTML(head + listing("New", diff.new) + listing("Resolved", diff.resolved)
                 + listing("Worse", [now for now, _ in diff.worse]))
 
 
 def trend(audit: AuditRun, reports_root: str = "", day: str = "") -> pd.DataFrame:
     """The key numbers of every dated report of this target, oldest first (this one last)."""
-    from .report import safe_name
-
     records = (history.trend(audit, reports_root, safe_name(audit.target), day or date.today().isoformat())
                if reports_root else [history.history_record(audit, day or date.today().isoformat())])
     return pd.DataFrame(records)

@@ -11,7 +11,11 @@ from pathlib import Path
 from .redact import redact
 
 SEVERITIES = ("critical", "warning", "info")
-STATUSES = ("ok", "error", "timeout", "skipped")
+# ok: checked everything; partial: some objects could not be checked (listed in `unchecked`);
+# timeout / error: the check did not finish; skipped: it could not run here (reason says why).
+STATUSES = ("ok", "partial", "timeout", "error", "skipped")
+RUN_FILE = "findings.json"      # the run: checks, findings, suppressions (stable schema)
+PAGES_FILE = "pages.json"       # what the pages draw besides findings (relationship map, activity …)
 # Columns of a check's result row that are not metrics.
 IDENTITY_COLUMNS = ("schema", "table", "column", "object", "detail", "severity", "fix")
 
@@ -36,6 +40,11 @@ def _plain(value):
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     return value
+
+
+def _json_default(value):
+    plain = _plain(value)
+    return str(plain) if plain is value else plain
 
 
 @dataclass
@@ -72,7 +81,13 @@ class CheckResult:
     duration_ms: int
     params: dict
     findings: list[Finding] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)   # partial results, e.g. a relationship that timed out
+    notes: list[str] = field(default_factory=list)   # method notes, e.g. why exact bloat was not measured
+    unchecked: list[str] = field(default_factory=list)   # what a `partial` check could not check, and why
+
+    @property
+    def complete(self) -> bool:
+        """Every object the check looks at was checked: its findings can be compared between reports."""
+        return self.status == "ok"
 
     def summary(self) -> dict:
         """The check's entry in findings.json (without its findings)."""
@@ -80,6 +95,16 @@ class CheckResult:
         d.pop("findings")
         d["findings"] = len(self.findings)
         return d
+
+
+@dataclass
+class PageData:
+    """Something a page draws besides findings (the relationship map, table activity …), captured in
+    the audit with the same guards as a check: `status`/`reason` as for checks, `data` JSON-able."""
+
+    status: str
+    reason: str | None
+    data: object = None
 
 
 @dataclass
@@ -91,6 +116,17 @@ class AuditRun:
     checks: list[CheckResult]
     suppressed: list[dict] = field(default_factory=list)   # {"finding": {...}, "reason": ..., "until": ...}
     expired_suppressions: list[dict] = field(default_factory=list)
+    pages: dict[str, PageData] = field(default_factory=dict)
+    selection: str = ""          # the --only of the run; empty: every check
+    incomplete: bool = False     # the connection was lost during the run
+
+    @property
+    def gaps(self) -> list[CheckResult]:
+        """Checks that did not check everything: partial, timed out, failed or skipped."""
+        return [c for c in self.checks if c.status != "ok"]
+
+    def page(self, name: str) -> PageData:
+        return self.pages.get(name) or PageData("skipped", "not captured in this run")
 
     @property
     def findings(self) -> list[Finding]:
@@ -120,7 +156,8 @@ class AuditRun:
         checks = [c for c in self.checks if c.id in names or c.area in names]
         ids = {c.id for c in checks}
         return AuditRun(self.target, self.generated_at, self.server_version, self.pgvet_version, checks,
-                        [s for s in self.suppressed if s["finding"]["check"] in ids], self.expired_suppressions)
+                        [s for s in self.suppressed if s["finding"]["check"] in ids], self.expired_suppressions,
+                        self.pages, self.selection, self.incomplete)
 
     def severity_counts(self) -> dict[str, int]:
         counts = {s: 0 for s in SEVERITIES}
@@ -132,7 +169,27 @@ class AuditRun:
         return {"target": self.target, "generated_at": self.generated_at, "server_version": self.server_version,
                 "pgvet_version": self.pgvet_version, "checks": [c.summary() for c in self.checks],
                 "findings": [asdict(f) for f in self.findings], "suppressed": self.suppressed,
-                "expired_suppressions": self.expired_suppressions}
+                "expired_suppressions": self.expired_suppressions, "selection": self.selection,
+                "incomplete": self.incomplete}
+
+    def save(self, folder: str | Path) -> Path:
+        """findings.json and pages.json into `folder`: everything the pages render, no connection needed."""
+        folder = Path(folder)
+        self.write_json(folder / RUN_FILE)
+        pages = {k: asdict(v) for k, v in self.pages.items()}
+        (folder / PAGES_FILE).write_text(redact(json.dumps(pages, indent=1, default=_json_default)) + "\n")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "AuditRun":
+        """A run saved by `save` (a folder), or a bare findings.json."""
+        folder = Path(folder)
+        if folder.is_file():
+            return cls.read_json(folder)
+        run = cls.read_json(folder / RUN_FILE)
+        if (folder / PAGES_FILE).exists():
+            run.pages = {k: PageData(**v) for k, v in json.loads((folder / PAGES_FILE).read_text()).items()}
+        return run
 
     def write_json(self, path: str | Path) -> Path:
         path = Path(path)
@@ -152,4 +209,5 @@ class AuditRun:
             checks.append(CheckResult(**c, findings=by_check.get(c["id"], [])))
         return cls(target=d["target"], generated_at=d["generated_at"], server_version=d["server_version"],
                    pgvet_version=d["pgvet_version"], checks=checks, suppressed=d.get("suppressed", []),
-                   expired_suppressions=d.get("expired_suppressions", []))
+                   expired_suppressions=d.get("expired_suppressions", []), selection=d.get("selection", ""),
+                   incomplete=d.get("incomplete", False))

@@ -3,6 +3,7 @@
 id: index_bloat
 title: B-tree indexes with wasted space (statistical estimate, exact on demand)
 area: bloat
+reads: stats
 severity: warning
 params:
   min_index_bytes: 1048576

@@ -3,6 +3,7 @@
 id: table_bloat
 title: Tables with wasted space (statistical estimate, exact on demand)
 area: bloat
+reads: stats
 severity: warning
 params:
   min_table_bytes: 1048576

@@ -2,6 +2,7 @@
 -- id: toast_heavy_columns
 -- title: Wide jsonb, text and bytea columns
 -- area: bloat
+-- reads: stats
 -- severity: info
 -- params:
 --   min_avg_width: 512

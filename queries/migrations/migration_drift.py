@@ -18,6 +18,7 @@ types), columns whose live type differs, tables and indexes in one but not the o
 from pgvet.migrations import LIVE_INDEXES, analyse
 from pgvet.migrations.model import comparable
 from pgvet.references import all_references
+from pgvet.runner import Skip
 
 
 def _split(table):
@@ -27,7 +28,9 @@ def _split(table):
 
 def findings(ctx):
     result = analyse(ctx)
-    if result is None or not result["migrations"]:
+    if not result["migrations"] and result["problems"]:
+        raise Skip(result["problems"][0])
+    if not result["migrations"]:
         return []
     model, live = result["model"], result["live"]
     rows = []

@@ -23,8 +23,6 @@ from pgvet.runner import Skip
 
 def findings(ctx):
     result = analyse(ctx)
-    if result is None:
-        return []
     if not result["migrations"] and result["problems"]:
         raise Skip(result["problems"][0])
     rows = []

@@ -26,7 +26,7 @@ STATEMENTS = """
 SELECT q.query, q.calls, round(q.mean_exec_time::numeric, 2)::float AS mean_ms
 FROM pg_stat_statements q
 WHERE q.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND q.query NOT LIKE '/* pgvet */%'
+  AND strpos(q.query, '/* pgvet */') = 0
   AND q.query ~* '^\\s*(select|update|delete|with)\\M'
 ORDER BY q.total_exec_time DESC
 LIMIT 500

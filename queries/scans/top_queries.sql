@@ -18,7 +18,9 @@ WITH s AS (
            q.shared_blks_hit, q.shared_blks_read
     FROM pg_stat_statements q
     WHERE q.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND q.query NOT LIKE '/* pgvet */%'
+      AND strpos(q.query, '/* pgvet */') = 0   -- pgvet's own statements carry this tag (connection.QUERY_TAG)
+      -- transaction control is every client's (one queryid for all): nothing to tune there
+      AND q.query !~* '^\s*(begin|commit|rollback|savepoint|release|start transaction|end|discard|deallocate)\M'
       -- statements that may carry a secret in clear (pg_stat_statements keeps utility text as typed)
       AND q.query !~* '(password|passwd|secret|\mcreate\s+(role|user)\M|\malter\s+(role|user)\M|user\s+mapping)'
       AND q.calls >= :min_calls

@@ -2,6 +2,7 @@
 -- id: check_constraint_candidates
 -- title: Amounts, prices, balances and counts that nothing keeps from going negative
 -- area: schema
+-- reads: stats
 -- severity: info
 -- params:
 --   min_rows: 100

@@ -2,6 +2,7 @@
 -- id: duplicate_enum_types
 -- title: Enum types defined twice, and enum labels no row uses
 -- area: schema
+-- reads: stats
 -- severity: info
 -- sentence: "{object}: {detail}"
 -- ---

@@ -2,6 +2,7 @@
 -- id: enum_candidates
 -- title: Text columns with a handful of values and nothing validating them
 -- area: schema
+-- reads: stats
 -- severity: info
 -- params:
 --   max_distinct: 10

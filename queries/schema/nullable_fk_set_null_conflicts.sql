@@ -2,6 +2,7 @@
 -- id: nullable_fk_set_null_conflicts
 -- title: ON DELETE SET NULL on NOT NULL columns, and nullable FK columns that never hold NULL
 -- area: schema
+-- reads: stats
 -- severity: warning
 -- params:
 --   min_rows: 1000

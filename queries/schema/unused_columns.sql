@@ -2,6 +2,7 @@
 -- id: unused_columns
 -- title: Columns that are always NULL, hold one constant, or are marked deprecated
 -- area: schema
+-- reads: stats
 -- severity: info
 -- params:
 --   min_rows: 1000

@@ -9,6 +9,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from ..references import all_references
+from ..runner import Skip
 from .files import load_migrations
 from .lint import Live, lint
 
@@ -50,11 +51,11 @@ def live_view(ctx) -> Live:
     return live
 
 
-def analyse(ctx) -> dict | None:
-    """Lint and intended model of `migrations_dir`, read once per run; None when no folder is given."""
+def analyse(ctx) -> dict:
+    """Lint and intended model of `migrations_dir`, read once per run; without a folder the check is skipped."""
     folder = ctx.params.get("migrations_dir") or ""
     if not folder:
-        return None
+        raise Skip("no migrations_dir given (--param migrations_dir=PATH)")
     key = ("migrations", folder)
     if key not in ctx.cache:
         migrations, problems = load_migrations(folder)

@@ -12,22 +12,31 @@ from .orphans import OrphanCount, count_orphans
 __all__ = ["Reference", "OrphanCount", "all_references", "discover", "orphan_counts", "reference_row"]
 
 
-def discover(conn, hints_file: str = "", migrations_dir: str = "") -> list[Reference]:
-    """Declared foreign keys plus inferred references, each with its evidence."""
+def discover(conn, hints_file: str = "", migrations_dir: str = "", unreadable: set[str] = frozenset()) \
+        -> list[Reference]:
+    """Declared foreign keys plus inferred references, each with its evidence. Tables in `unreadable`
+    (`schema.table` the role cannot SELECT) are left out: nothing can be inferred or counted there."""
     snap = read_snapshot(conn)
     hints = Hints.load(hints_file)
     if migrations_dir:
         hints = hints.with_migrations(migrations_dir)
+    if unreadable:
+        snap.columns = [c for c in snap.columns if f"{c.schema}.{c.table}" not in unreadable]
+        snap.declared = [r for r in snap.declared if not _touches(r, unreadable)]
     return snap.declared + infer_references(conn, snap, hints)
 
 
+def _touches(ref: Reference, tables: set[str]) -> bool:
+    return f"{ref.schema}.{ref.table}" in tables or ref.referenced_table in tables
+
+
 def all_references(ctx) -> list[Reference]:
-    """`discover` for a check, read once per run."""
+    """`discover` for a check, read once per run, without the tables the role cannot read."""
     hints_file = ctx.params.get("hints_file") or ""
     migrations_dir = ctx.params.get("migrations_dir") or ""
     key = ("references", hints_file, migrations_dir)
     if key not in ctx.cache:
-        ctx.cache[key] = discover(ctx.pg, hints_file, migrations_dir)
+        ctx.cache[key] = discover(ctx.pg, hints_file, migrations_dir, ctx.unreadable)
     return ctx.cache[key]
 
 
@@ -36,15 +45,13 @@ def orphan_counts(ctx, refs: list[Reference]) -> dict[str, OrphanCount]:
     cache = ctx.cache.setdefault("orphans", {})
     todo = [r for r in refs if r.countable and r.key not in cache]
     if todo:
-        cache.update(count_orphans(ctx.target, todo, jobs=ctx.params.get("jobs", 2), timeout_ms=ctx.timeout_ms,
+        cache.update(count_orphans(ctx.target, todo, jobs=ctx.params.get("jobs", 2), options=ctx.options,
                                    sample_above_rows=ctx.params.get("sample_above_rows", 0),
                                    sample_rows=ctx.params.get("sample_rows", 1_000_000), progress=ctx.progress))
     counts = {r.key: cache[r.key] for r in refs if r.key in cache}
     for c in counts.values():
         if c.method in ("timeout", "error"):
-            note = f"{c.reference.key} -> {c.reference.referenced_table}: orphans not counted ({c.method}: {c.reason})"
-            if note not in ctx.notes:
-                ctx.notes.append(note)
+            ctx.not_checked(f"orphans of {c.reference.key} -> {c.reference.referenced_table}", c.reason)
     return counts
 
 

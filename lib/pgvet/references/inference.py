@@ -102,10 +102,17 @@ class Hints:
             return cls({}, set())
         try:
             data = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
+        except (OSError, yaml.YAMLError, ValueError) as exc:
             raise UsageError(f"cannot read hints file {path}: {str(exc).splitlines()[0]}") from None
+        if not isinstance(data, dict) or set(data) - HINTS_KEYS or not isinstance(data.get("references") or {}, dict) \
+                or not isinstance(data.get("ignore") or [], list):
+            raise UsageError(f"hints file {path}: expected 'references: {{[schema.]table.column: [schema.]table.column}}'"
+                             f" and 'ignore: [[schema.]table.column, ...]'")
         refs = {_split(k, path): _split(v, path) for k, v in (data.get("references") or {}).items()}
         return cls(refs, {_split(k, path) for k in data.get("ignore") or []})
+
+
+HINTS_KEYS = {"references", "ignore"}
 
 
 def _split(dotted: str, path) -> tuple[str, str, str]:

@@ -31,6 +31,7 @@ from psycopg import sql
 from tqdm import tqdm
 
 from ..connection import Target, connect
+from ..options import RunOptions
 from ..redact import redact
 from .model import Reference
 
@@ -123,14 +124,15 @@ def _failure(ref: Reference, exc: psycopg.Error, timeout_ms: int) -> OrphanCount
 class _Connections:
     """One guarded connection per worker thread, closed together at the end."""
 
-    def __init__(self, target: Target, timeout_ms: int):
-        self.target, self.timeout_ms = target, timeout_ms
+    def __init__(self, target: Target, options: RunOptions):
+        self.target, self.options, self.timeout_ms = target, options, options.statement_timeout_ms
         self.local, self.opened, self.lock = threading.local(), [], threading.Lock()
 
     def get(self) -> psycopg.Connection:
         conn = getattr(self.local, "conn", None)
         if conn is None:
-            conn = self.local.conn = connect(self.target, statement_timeout_ms=self.timeout_ms)
+            conn = self.local.conn = connect(self.target, statement_timeout_ms=self.timeout_ms,
+                                               lock_timeout_ms=self.options.lock_timeout_ms)
             with self.lock:
                 self.opened.append(conn)
         return conn
@@ -164,17 +166,20 @@ def _count_table(conns: _Connections, refs: list[Reference], sample_above_rows: 
                        else OrphanCount(ref, "exact", checked, nn, orphans, missing))
         return out
     finally:
-        conn.rollback()
+        try:
+            conn.rollback()
+        except psycopg.Error:  # the connection is gone: its references already say why
+            pass
 
 
-def count_orphans(target: Target, refs: list[Reference], jobs: int = 2, timeout_ms: int = 30_000,
+def count_orphans(target: Target, refs: list[Reference], jobs: int = 2, options: RunOptions = RunOptions(),
                   sample_above_rows: int = 0, sample_rows: int = 1_000_000,
                   progress: bool = False) -> dict[str, OrphanCount]:
     """Orphan counts keyed by reference key; `jobs` child tables are counted at the same time."""
     countable = sorted((r for r in refs if r.countable), key=lambda r: (r.schema, r.table))
     tables = [list(g) for _, g in groupby(countable, key=lambda r: (r.schema, r.table))]
     tables.sort(key=lambda t: -t[0].rows)  # the biggest first keeps every worker busy
-    conns = _Connections(target, timeout_ms)
+    conns = _Connections(target, options)
     out: dict[str, OrphanCount] = {}
     try:
         with ThreadPoolExecutor(max_workers=max(1, int(jobs))) as pool, \
