@@ -62,5 +62,5 @@ def test_parameter_overrides_are_typed_like_their_default():
                                       "table_bloat.warn_pct": "1"})
     assert resolved["min_seq_scans"] == 5 and resolved["min_table_bytes"] == 0
     assert resolved["big_table_bytes"] == 1073741824
-    with pytest.raises(UsageError, match="expects a int"):
+    with pytest.raises(UsageError, match="expects a whole number"):
         check.resolved_params({"min_seq_scans": "many"})

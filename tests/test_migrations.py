@@ -147,7 +147,10 @@ def test_an_empty_folder_and_a_missing_one_skip_the_check_with_a_reason(db, tmp_
     assert (result.status, result.reason) == ("skipped", f"no migration files (*.sql) in {tmp_path}")
     (result,) = db.audit("migration_lint", migrations_dir=str(tmp_path / "nope")).checks
     assert (result.status, result.reason) == ("skipped", f"migrations folder {tmp_path / 'nope'} does not exist")
-    assert db.findings("migration_lint") == {}      # no folder given: nothing runs
+    # no folder given: nothing was checked, and both checks say so instead of "ok"
+    assert {(c.id, c.status, c.reason) for c in db.audit("migrations").checks} == {
+        (c, "skipped", "no migrations_dir given (--param migrations_dir=PATH)") for c in ("migration_drift",
+                                                                                        "migration_lint")}
 
 
 def _apply(db, folder):

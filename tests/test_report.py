@@ -59,7 +59,7 @@ def test_report_writes_a_dated_folder_and_prints_its_path(report):
     assert sorted(p.name for p in index.parent.iterdir()) == [
         "bloat.html", "bloat.ipynb", "findings.json", "fixes.sql", "history.json", "index.html", "migrations.html",
         "migrations.ipynb",
-        "overview.ipynb", "references.html", "references.ipynb", "scans.html", "scans.ipynb", "schema.html",
+        "overview.ipynb", "pages.json", "references.html", "references.ipynb", "scans.html", "scans.ipynb", "schema.html",
         "schema.ipynb"]
 
 
@@ -109,28 +109,39 @@ def test_a_password_given_in_the_dsn_reaches_libpq_but_no_output(auditor, tmp_pa
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert PASSWORD not in path.read_text(errors="replace"), path
-    nb = nbformat.read(str(next(tmp_path.glob("*/inline/overview.ipynb"))), as_version=4)
+    nb = nbformat.read(str(next(tmp_path.glob("*/inline--fk_type_mismatch/overview.ipynb"))), as_version=4)
     assert "password=" not in json.dumps(nb.metadata.get("papermill", {})).lower()
 
 
 def test_a_failed_notebook_still_writes_html_showing_the_error(demo_db, tmp_path):
     nb = nbformat.read(str(NOTEBOOKS / "overview.ipynb"), as_version=4)
-    nb.cells = nb.cells[:3] + [nbformat.v4.new_code_cell('pv.run(target=target, dsn=dsn, only="no_such_check")')]
+    nb.cells = nb.cells[:3] + [nbformat.v4.new_code_cell('pv.findings_of(audit, 1)')]
     broken = tmp_path / "broken.ipynb"
     nbformat.write(nb, str(broken))
-    rep = write_report(resolve_target(dsn=demo_db.dsn, name="broken"), out_root=tmp_path / "out", notebook=broken)
-    assert rep.failed and "UsageError" in rep.failed
-    assert "unknown check or area: no_such_check" in rep.index_html.read_text()
+    target = resolve_target(dsn=demo_db.dsn, name="broken")
+    good = write_report(target, out_root=tmp_path / "out", only="fk_type_mismatch")
+    before = good.findings_json.read_bytes()
+    rep = write_report(target, out_root=tmp_path / "out", only="fk_type_mismatch", notebook=broken)
+    assert rep.failed and "AttributeError" in rep.failed
+    assert rep.directory.parent == good.directory and rep.directory.name.startswith("failed-")
+    assert "AttributeError" in (rep.directory / "index.html").read_text()   # the page with the traceback
+    assert rep.index_html == rep.directory / "index.html" and good.findings_json.read_bytes() == before
 
 
 def test_rerunning_on_the_same_day_replaces_the_report(demo_db, tmp_path):
     target = resolve_target(dsn=demo_db.dsn, name="again")
-    first = write_report(target, out_root=tmp_path, only="fk_type_mismatch")
+    first = write_report(target, out_root=tmp_path, only="table_bloat,fk_type_mismatch")
     (first.directory / "stale.txt").write_text("from the first run")
-    second = write_report(target, out_root=tmp_path, only="table_bloat")
+    second = write_report(target, out_root=tmp_path, only="fk_type_mismatch,table_bloat")
     assert second.directory == first.directory and not (second.directory / "stale.txt").exists()
-    assert [c["id"] for c in json.loads(second.findings_json.read_text())["checks"]] == ["table_bloat"]
-    assert [p.name for p in second.directory.parent.iterdir()] == ["again"]  # no temp or old folders left
+    assert second.directory.name == "again--fk_type_mismatch+table_bloat"
+    other = write_report(target, out_root=tmp_path, only="table_bloat")
+    assert other.directory.name == "again--table_bloat" and second.findings_json.exists()
+    # no temp or old folders left: only the two reports and their locks
+    assert sorted(p.name for p in tmp_path.glob("*/*")) == [".again--fk_type_mismatch+table_bloat.lock",
+                                                            ".again--table_bloat.lock",
+                                                            "again--fk_type_mismatch+table_bloat",
+                                                            "again--table_bloat"]
 
 
 # -- command line -------------------------------------------------------------------------------

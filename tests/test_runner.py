@@ -4,6 +4,7 @@ import psycopg
 import pytest
 
 from pgvet.catalog import load_checks
+from pgvet.options import RunOptions
 from pgvet.runner import run_audit
 
 
@@ -32,7 +33,7 @@ def test_timeout_error_missing_extension_and_lock_become_statuses(db, probe_chec
     holder = psycopg.connect(db.dsn)
     holder.execute("LOCK TABLE locked IN ACCESS EXCLUSIVE MODE")
     try:
-        run = run_audit(db.target, checks=probe_checks, timeout_ms=1500)  # lock_timeout is 1000 ms
+        run = run_audit(db.target, checks=probe_checks, options=RunOptions(statement_timeout_ms=1500))  # lock: 1000 ms
     finally:
         holder.rollback()
         holder.close()

@@ -205,6 +205,12 @@ def load_checks(root: Path | None = None) -> list[Check]:
     return list(_load_all(Path(root or default_queries_dir()).resolve()))
 
 
+def selection_name(only: str | list[str] | None) -> str:
+    """A selection written one way: the names sorted, comma-separated ("" selects everything)."""
+    names = only.split(",") if isinstance(only, str) else only or []
+    return ",".join(sorted({n.strip() for n in names if n.strip()}))
+
+
 def select_checks(checks: list[Check], only: str | list[str] | None = None) -> list[Check]:
     """Filter by a comma-separated list of areas and/or check ids; unknown names are a UsageError."""
     if not only:

@@ -12,7 +12,7 @@ from . import audit as audit_run, history
 from .catalog import load_checks
 from .connection import resolve_target
 from .options import RunOptions
-from .publish import safe_name
+from .publish import folder_name
 from .references import explore
 from .redact import redact
 from .results import SEVERITIES, AuditRun
@@ -237,14 +237,13 @@ def top_findings(audit: AuditRun, limit: int = 10) -> HTML:
 
 def changes(audit: AuditRun, reports_root: str = "", day: str = "") -> HTML:
     """What is new, resolved or worse since the previous report of this target."""
-    if audit.selection:
-        return HTML(f"<p><i>Not compared: this run covers only {html.escape(audit.selection)}; full reports are "
-                    f"compared with each other.</i></p>")
     if not reports_root:
         return HTML("<p><i>Not compared: no reports folder given.</i></p>")
-    diff = history.changes(audit, reports_root, safe_name(audit.target), day or date.today().isoformat())
+    diff = history.changes(audit, reports_root, folder_name(audit.target, audit.selection),
+                           day or date.today().isoformat())
     if diff.previous_day is None:
-        return HTML("<p>First report of this target: nothing to compare with yet.</p>")
+        only = f" with only {html.escape(audit.selection)}" if audit.selection else ""
+        return HTML(f"<p>First report of this target{only}: nothing to compare with yet.</p>")
 
     def listing(title, findings):
         if not findings:
@@ -263,6 +262,6 @@ def changes(audit: AuditRun, reports_root: str = "", day: str = "") -> HTML:
 
 def trend(audit: AuditRun, reports_root: str = "", day: str = "") -> pd.DataFrame:
     """The key numbers of every dated report of this target, oldest first (this one last)."""
-    records = (history.trend(audit, reports_root, safe_name(audit.target), day or date.today().isoformat())
+    records = (history.trend(audit, reports_root, folder_name(audit.target, audit.selection), day or date.today().isoformat())
                if reports_root else [history.history_record(audit, day or date.today().isoformat())])
     return pd.DataFrame(records)

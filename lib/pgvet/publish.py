@@ -27,15 +27,19 @@ FAILED_PREFIX = "failed-"
 
 def safe_name(name: str) -> str:
     """A target name usable as a folder name."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "target"
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("._") or "target"
+
+
+def folder_name(target: str, selection: str = "") -> str:
+    """A report's folder name: the target's, or `<target>--<selection>` for a partial run, which is
+    compared with earlier runs of the same selection only."""
+    name = safe_name(target)
+    return name + PARTIAL_SEPARATOR + safe_name(selection.replace(",", "+")) if selection else name
 
 
 def report_folder(root: Path, day: date, target: str, selection: str = "") -> Path:
     """The final folder of a report: the target's, or beside it for a partial run."""
-    name = safe_name(target)
-    if selection:
-        name += PARTIAL_SEPARATOR + safe_name(selection.replace(",", "+"))
-    return Path(root) / day.isoformat() / name
+    return Path(root) / day.isoformat() / folder_name(target, selection)
 
 
 def staging(final: Path) -> Path:
@@ -49,6 +53,7 @@ def staging(final: Path) -> Path:
 @contextmanager
 def locked(final: Path):
     """One publisher per report folder at a time (runs of the same target from cron and by hand)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
     lock = final.parent / f".{final.name}.lock"
     with open(lock, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

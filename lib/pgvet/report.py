@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import audit as audit_run
-from .catalog import load_checks, select_checks
+from .catalog import load_checks, select_checks, selection_name
 from .connection import Target, probe
 from .errors import PgvetError
 from .fixes import write_fixes
@@ -60,7 +60,7 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
     root, day = Path(out_root).resolve(), day or date.today()
     config = str(Path(config).resolve()) if config else ""
     audit_run.validate(only, params, config, [target.name])
-    final = report_folder(root, day, target.name)
+    final = report_folder(root, day, target.name, selection_name(only))
     try:
         probe(target)  # one clear line before any work
         say(f"{target.name}: auditing")
@@ -70,9 +70,7 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
             publish_failure(final, str(exc))
             write_index(root)
         raise
-    if audit.selection:
-        final = report_folder(root, day, target.name, audit.selection)
-    elif audit.incomplete and (final / RUN_FILE).exists():
+    if audit.incomplete and (final / RUN_FILE).exists():
         final = final.with_name(final.name + PARTIAL_SEPARATOR + "incomplete")  # never over a complete report
     work = staging(final)
     try:
@@ -82,7 +80,7 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
         title = f"pgvet — {target.name} — {day.isoformat()}"
         common = {"run": ".", "target": target.name}
         pages = [Page(str(notebook), str(work / "overview.ipynb"), str(work / "index.html"), title,
-                      {**common, "day": day.isoformat(), "reports_root": "" if audit.selection else str(root)})]
+                      {**common, "day": day.isoformat(), "reports_root": str(root)})]
         pages += [Page(str(nb), str(work / nb.name), str(work / f"{nb.stem}.html"), f"{title} — {nb.stem}",
                        {**common, "only": nb.stem}) for nb in area_notebooks(only)]
         say(f"{target.name}: rendering {len(pages)} pages")

@@ -19,7 +19,7 @@ import sqlalchemy
 from sqlalchemy import text
 
 from . import __version__, pagedata
-from .catalog import Check, load_checks, select_checks
+from .catalog import Check, load_checks, select_checks, selection_name
 from .connection import Target, describe, engine
 from .errors import ConnectionFailed, UsageError
 from .options import RunOptions
@@ -279,5 +279,4 @@ def run_audit(target: Target, only: str | list[str] | None = None, params: dict 
     return AuditRun(target=target.name, generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     server_version=server["server_version"], pgvet_version=__version__,
                     checks=[results[c.id] for c in selected], pages=page_data,
-                    selection=",".join(sorted(n.strip() for n in only.split(","))) if isinstance(only, str) and only
-                    else ",".join(only or []), incomplete=incomplete)
+                    selection=selection_name(only), incomplete=incomplete)
