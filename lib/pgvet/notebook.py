@@ -119,9 +119,11 @@ def findings_table(audit: AuditRun) -> HTML:
     return _table(findings_frame(audit), "severity", "sev")
 
 
-def _frame(audit: AuditRun, name: str, columns: list[str]) -> pd.DataFrame:
+def _frame(audit: AuditRun, name: str, columns: list[str], numbers: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Page data `name` as a frame; empty (with typed columns) when the run could not capture it."""
     data = audit.page(name).data
-    return pd.DataFrame(data if isinstance(data, list) else [], columns=columns)
+    frame = pd.DataFrame(data if isinstance(data, list) else [], columns=columns)
+    return frame.astype({c: "float64" for c in numbers}) if frame.empty else frame
 
 
 @dataclass
@@ -158,7 +160,8 @@ def orphan_sample(audit: AuditRun) -> HTML:
 
 def table_activity(audit: AuditRun) -> pd.DataFrame:
     """Every table's sequential and index scans, read before pgvet scanned any table."""
-    return _frame(audit, "activity", ["table", "seq_scan", "seq_tup_read", "idx_scan", "table_bytes", "table_rows"])
+    numbers = ("seq_scan", "seq_tup_read", "idx_scan", "table_bytes", "table_rows")
+    return _frame(audit, "activity", ["table", *numbers], numbers)
 
 
 def hot_tables(audit: AuditRun) -> list[str]:
@@ -173,12 +176,12 @@ def findings_of(audit: AuditRun, checks: str) -> HTML:
 
 def headroom(audit: AuditRun) -> pd.DataFrame:
     """Transaction-ID age and sequence use as % of their limits: every counter, not only the alarming ones."""
-    return _frame(audit, "headroom", ["what", "used_pct"])
+    return _frame(audit, "headroom", ["what", "used_pct"], ("used_pct",))
 
 
 def widest_columns(audit: AuditRun) -> pd.DataFrame:
     """The widest variable-width columns."""
-    return _frame(audit, "widest_columns", ["column", "avg_width", "toast_bytes"])
+    return _frame(audit, "widest_columns", ["column", "avg_width", "toast_bytes"], ("avg_width", "toast_bytes"))
 
 
 def suppressed_table(audit: AuditRun) -> HTML:

@@ -24,7 +24,7 @@ def findings_by_area(run: AuditRun) -> go.Figure:
 def check_durations(run: AuditRun) -> go.Figure:
     """Horizontal bars: how long each check took, coloured by status."""
     checks = sorted(run.checks, key=lambda c: c.duration_ms)
-    colours = {"ok": "#2e7d32", "error": "#c62828", "timeout": "#c62828", "skipped": "#9e9e9e"}
+    colours = {"ok": "#2e7d32", "partial": "#f9a825", "error": "#c62828", "timeout": "#c62828", "skipped": "#9e9e9e"}
     fig = go.Figure(go.Bar(x=[c.duration_ms for c in checks], y=[c.id for c in checks], orientation="h",
                            marker_color=[colours[c.status] for c in checks],
                            text=[c.status for c in checks], textposition="auto"))

@@ -26,6 +26,7 @@ from .options import RunOptions
 from .redact import redact
 from .results import AuditRun, CheckResult, Finding, PageData
 
+LOST = "connection lost"
 RECONNECT_SECONDS = 10   # a restarting server gets this long to come back, once per run
 SHOWN_UNCHECKED = 5      # objects named in a partial check's reason; all are in `unchecked`
 
@@ -124,7 +125,7 @@ def classify(exc: BaseException) -> tuple[str, str]:
     if isinstance(orig, Skip):
         return "skipped", first
     if connection_lost(exc):
-        return "error", f"connection lost: {first}"
+        return "error", f"{LOST}: {first}"
     return "error", f"{type(orig).__name__}: {first}"
 
 
@@ -199,13 +200,6 @@ class _Session:
         self.conn = self.engine.connect()
         self.reconnected = False
 
-    def lost(self) -> bool:
-        try:
-            raw = self.conn.connection.driver_connection
-            return self.conn.invalidated or raw is None or raw.closed or raw.info.transaction_status == 4
-        except Exception:
-            return True
-
     def reconnect(self) -> bool:
         """One new connection, trying for up to RECONNECT_SECONDS; False when this run already reconnected."""
         if self.reconnected:
@@ -219,6 +213,8 @@ class _Session:
         while time.monotonic() < deadline:
             try:
                 self.conn = self.engine.connect()
+                self.conn.exec_driver_sql("SELECT 1").close()
+                self.conn.rollback()
                 return True
             except (ConnectionFailed, sqlalchemy.exc.DBAPIError) as exc:
                 last = exc
@@ -234,7 +230,7 @@ class _Session:
 
 def _lost_result(check: Check, params: dict | None) -> CheckResult:
     return CheckResult(id=check.id, title=check.title, area=check.area, severity=check.severity, status="error",
-                       reason="connection lost: not run", duration_ms=0, params=check.resolved_params(params))
+                       reason=f"{LOST}: not run", duration_ms=0, params=check.resolved_params(params))
 
 
 def run_audit(target: Target, only: str | list[str] | None = None, params: dict | None = None,
@@ -267,12 +263,13 @@ def run_audit(target: Target, only: str | list[str] | None = None, params: dict 
                 result = run_check(session.conn, step, params, options, server["server_version_num"], target, cache)
                 cache.setdefault("results", {})[step.id] = result.findings  # later checks may build on them
                 results[step.id] = result
+                why = result.reason
             else:
                 ctx = CheckContext(session.conn, dict(params or {}), target, options, cache)
                 st, why, value = guarded(session.conn, options, lambda: step.function(ctx))
                 page_data[step.name] = PageData(st, why, value)
-            if session.lost() and not session.reconnect():
-                incomplete = True
+            if (why or "").startswith(LOST) and not session.reconnect():
+                incomplete = True   # lost a second time: the rest is not run
         incomplete = incomplete or session.reconnected
     finally:
         session.close()
