@@ -62,6 +62,14 @@ def build(dsn: str, tables: int) -> dict:
     return dict(zip(("tables", "foreign_keys", "indexes"), counts))
 
 
+def emit(lines: list[str], out: Path | None) -> None:
+    """Print a result and, with --out, commit-ready markdown."""
+    text_out = "\n".join(lines)
+    print(text_out)
+    if out:
+        out.write_text(text_out + "\n")
+
+
 def best_of(repeat, fn) -> tuple[float, object]:
     times, result = [], None
     for _ in range(repeat):
@@ -133,10 +141,7 @@ def main() -> None:
     lines += [f"| {cid} | {secs:.3f} | {n:,} |" for cid, secs, n in bloat_rows]
     lines += [f"| **all of them** | **{bloat_total:.3f}** | |", "",
               f"Target: the estimate queries under 1 s ({'met' if bloat_total < 1 else 'NOT met'})."]
-    text_out = "\n".join(lines)
-    print(text_out)
-    if args.out:
-        args.out.write_text(text_out + "\n")
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,28 @@ def server(tmp_path_factory):
     srv.remove()
 
 
+PG15_BIN = Path("/usr/lib/postgresql/15/bin")
+HYPOPG = Path("/usr/share/postgresql/15/extension/hypopg.control")
+
+
+@pytest.fixture(scope="session")
+def pg15_server(tmp_path_factory):
+    """Debian's PostgreSQL 15 (make test installs it as root), a second major version."""
+    if not (PG15_BIN / "postgres").exists() or not HYPOPG.exists():
+        pytest.skip("Debian's postgresql-15 and postgresql-15-hypopg are not installed")
+    srv = EmbeddedServer(tmp_path_factory.mktemp("pg15"), bin_dir=PG15_BIN)
+    info = srv.start()
+    yield info
+    srv.remove()
+
+
+def new_database(server, name: str) -> "Database":
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return Database(server, name)
+
+
 @pytest.fixture(scope="session")
 def admin_dsn(server) -> str:
     return server.dsn()

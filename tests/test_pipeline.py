@@ -325,7 +325,8 @@ def _as_nobody() -> tuple[list[str], dict]:
     if not usable:
         python = shutil.which(f"python{sys.version_info.major}.{sys.version_info.minor}",
                               path="/usr/bin:/usr/local/bin") or "/usr/bin/python3"
-        env = {"PYTHONPATH": f"{sysconfig.get_paths()['purelib']}:{ROOT / 'lib'}"}
+        env = {"PYTHONPATH": f"{sysconfig.get_paths()['purelib']}:{ROOT / 'lib'}",
+               "JUPYTER_PATH": f"{sys.prefix}/share/jupyter"}   # the venv's kernel spec, run by this python
         probe = subprocess.run([python, "-c", "import pgvet.cli"], user="nobody", capture_output=True, env=env)
     if probe.returncode != 0:
         pytest.skip(f"nobody cannot run this checkout's pgvet: {probe.stderr.decode()[-200:]}")

@@ -115,7 +115,7 @@ def test_a_password_given_in_the_dsn_reaches_libpq_but_no_output(auditor, tmp_pa
 
 def test_a_failed_notebook_still_writes_html_showing_the_error(demo_db, tmp_path):
     nb = nbformat.read(str(NOTEBOOKS / "overview.ipynb"), as_version=4)
-    nb.cells = nb.cells[:3] + [nbformat.v4.new_code_cell('pv.findings_of(audit, 1)')]
+    nb.cells = nb.cells[:4] + [nbformat.v4.new_code_cell('pv.findings_of(audit, 1)')]
     broken = tmp_path / "broken.ipynb"
     nbformat.write(nb, str(broken))
     target = resolve_target(dsn=demo_db.dsn, name="broken")
@@ -167,7 +167,9 @@ def test_unreachable_host_is_one_line_and_exit_3(tmp_path):
         port = s.getsockname()[1]
     result = pgvet("report", "--dsn", f"host=127.0.0.1 port={port} dbname=x user=x", "--out", str(tmp_path))
     _one_line_error(result, 3, "cannot reach the server")
-    assert list(tmp_path.iterdir()) == [] or all(not any(d.iterdir()) for d in tmp_path.iterdir())
+    assert not list(tmp_path.rglob("findings.json"))                 # no report, only the failed run's page
+    (failed,) = tmp_path.glob("*/x/failed-*/index.html")
+    assert "cannot reach the server" in failed.read_text() and (failed.parent / "log.txt").exists()
 
 
 @pytest.mark.parametrize("command", [[], ["report"], ["checks"], ["server"], ["demo"]])

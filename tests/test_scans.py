@@ -131,6 +131,29 @@ def test_top_queries_ranks_statements_and_leaves_pgvet_out(db):
     assert any(g.detail == "DROP ROLE top_queries_probe" for g in every)
 
 
+@pytest.mark.parametrize("major", ["18", "15"])
+def test_top_queries_after_a_whole_audit_lists_the_users_statements_and_none_of_pgvets(major, request):
+    """PostgreSQL 18 stores a statement from its first token (a leading comment is dropped), 15 keeps it:
+    pgvet's tag after the first keyword survives on both."""
+    from conftest import new_database
+    from pgvet.runner import run_audit
+
+    database = new_database(request.getfixturevalue("server" if major == "18" else "pg15_server"), f"topq{major}")
+    database.sql("""CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+                    CREATE TABLE hits (id int PRIMARY KEY, path text, user_id int);
+                    INSERT INTO hits SELECT g, '/p/' || g % 100, g FROM generate_series(1, 20000) g; ANALYZE;""")
+    database.sql("SELECT pg_stat_statements_reset()")
+    with psycopg.connect(database.dsn, autocommit=True) as conn:
+        for i in range(5):
+            conn.execute("SELECT count(*) FROM hits WHERE path = %s", (f"/p/{i}",))
+        conn.execute("UPDATE hits SET user_id = user_id WHERE id = %s", (7,))
+    run = run_audit(database.target)                       # every check: well over a hundred statements
+    assert run.server_version.startswith(major)
+    listed = {f.detail for f in database.findings("top_queries", top=1000).values()}
+    assert listed - {"SELECT pg_stat_statements_reset()"} == {"SELECT count(*) FROM hits WHERE path = $1",
+                                                               "UPDATE hits SET user_id = user_id WHERE id = $1"}
+
+
 def test_top_queries_is_skipped_with_a_reason_without_the_extension(db):
     (result,) = db.audit("top_queries").checks
     assert (result.status, result.reason) == ("skipped", "extension pg_stat_statements is not installed in this "

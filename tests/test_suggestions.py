@@ -1,16 +1,12 @@
 """index_suggestions: the parser rules, then the check on the real server (and on PostgreSQL 15 with
 hypopg when this machine has Debian's packages: `make test` installs them when it can)."""
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from conftest import Database
-from pgvet.server import EmbeddedServer
+from conftest import new_database
 from pgvet.suggestions import Condition, statement_conditions
 
-PG15_BIN = Path("/usr/lib/postgresql/15/bin")
-HYPOPG = Path("/usr/share/postgresql/15/extension/hypopg.control")
 
 
 @pytest.mark.parametrize("query, expected", [
@@ -71,15 +67,8 @@ def test_index_suggestions_from_slow_statements_without_hypopg(db):
 
 
 @pytest.fixture(scope="module")
-def pg15(tmp_path_factory):
-    if not (PG15_BIN / "postgres").exists() or not HYPOPG.exists():
-        pytest.skip("Debian's postgresql-15 and postgresql-15-hypopg are not installed")
-    server = EmbeddedServer(tmp_path_factory.mktemp("pg15"), bin_dir=PG15_BIN)
-    info = server.start()
-    with psycopg.connect(info.dsn(), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE hypo")
-    yield Database(info, "hypo")
-    server.remove()
+def pg15(pg15_server):
+    return new_database(pg15_server, "hypo")
 
 
 def test_hypopg_confirms_a_selective_index_and_drops_a_useless_one(pg15):

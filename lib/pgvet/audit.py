@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Callable
 
 from .catalog import Check, load_checks, select_checks, validate_params
 from .config import load_config, validate_config
@@ -39,9 +40,10 @@ def validate(only: str = "", params: dict | None = None, config: str = "", targe
 
 
 def run(target: Target, only: str = "", params: dict | None = None, options: RunOptions = RunOptions(),
-        config: str = "", day: date | None = None) -> AuditRun:
+        config: str = "", day: date | None = None, say: Callable[[str], None] = lambda message: None) -> AuditRun:
     """Audit `target` once: the selected checks and the data their pages draw, with pgvet.yml applied
     (its thresholds under `params`, then its suppressions as of `day`, default today)."""
     settings = load_config(config, target.name)
-    audit = run_audit(target, only=only or None, params={**settings.params, **(params or {})}, options=options)
+    audit = run_audit(target, only=only or None, params={**settings.params, **(params or {})}, options=options,
+                      say=say)
     return audit.apply_suppressions(settings.suppressions, day or date.today())

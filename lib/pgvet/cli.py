@@ -70,7 +70,13 @@ def _day(text: str | None):
 
 
 def _say(message: str) -> None:
-    print(f"pgvet: {message} …", file=sys.stderr, flush=True)
+    """Progress for a terminal: one line, rewritten in place (the summary replaces it)."""
+    print(f"\r\x1b[Kpgvet: {message} …", end="", file=sys.stderr, flush=True)
+
+
+def _done_saying() -> None:
+    if sys.stderr.isatty():
+        print("\r\x1b[K", end="", file=sys.stderr, flush=True)
 
 
 def _cmd_report(args) -> int:
@@ -88,8 +94,11 @@ def _cmd_report(args) -> int:
         return _cmd_fleet(args, params, config, options, day, say)
     target = resolve_target(dsn=args.dsn, service=args.service, name=args.target)
     audit.validate(args.only or "", params, config, [target.name])
-    report = write_report(target, out_root=args.out, only=args.only or "", params=params, options=options,
-                          config=config, day=day, say=say)
+    try:
+        report = write_report(target, out_root=args.out, only=args.only or "", params=params, options=options,
+                              config=config, day=day, say=say)
+    finally:
+        _done_saying()
     if report.failed:
         print(f"pgvet: error: {target.name}: {redact(report.failed)}; see {report.index_html}", file=sys.stderr)
         return EXIT_FAILED
@@ -114,8 +123,11 @@ def _cmd_fleet(args, params: dict, config: str, options, day, say) -> int:
     audit.validate(args.only or "", params, config, [t.name for t in targets])
     if jobs and args.target_jobs is None:
         options = replace(options, target_jobs=jobs)
-    outcomes = run_fleet(targets, options.target_jobs, args.out, day=day, only=args.only or "", params=params,
-                         options=options, config=config, say=say)
+    try:
+        outcomes = run_fleet(targets, options.target_jobs, args.out, day=day, only=args.only or "", params=params,
+                             options=options, config=config, say=say)
+    finally:
+        _done_saying()
     codes = []
     for o in outcomes:
         if o.error or (o.report and o.report.failed):
@@ -202,8 +214,11 @@ def _cmd_demo(args) -> int:
     if args.build_only:
         print(dsn)
         return EXIT_OK
-    report = write_report(resolve_target(dsn=dsn, name="demo"), out_root=args.out,
-                          params=demo.report_params(), say=_say)
+    try:
+        report = write_report(resolve_target(dsn=dsn, name="demo"), out_root=args.out,
+                              params=demo.report_params(), say=_say if sys.stderr.isatty() else lambda message: None)
+    finally:
+        _done_saying()
     print(report.index_html)
     if report.failed:
         print(f"pgvet: error: demo: {redact(report.failed)}; see {report.index_html}", file=sys.stderr)

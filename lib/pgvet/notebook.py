@@ -8,12 +8,10 @@ from datetime import date
 import pandas as pd
 from IPython.display import HTML
 
-from . import audit as audit_run, history
+from . import history
 from .catalog import load_checks
-from .connection import resolve_target
 from .options import RunOptions
 from .publish import folder_name
-from .references import explore
 from .redact import redact
 from .results import SEVERITIES, AuditRun
 
@@ -26,6 +24,9 @@ def audit(run: str = "", target: str = "", service: str = "", dsn: str = "", onl
     if run:
         saved = AuditRun.load(run)
         return saved.selected(only) if only else saved
+    from . import audit as audit_run   # a page rendering a saved run needs no database driver
+    from .connection import resolve_target
+
     tgt = resolve_target(dsn=dsn or None, service=service or None, name=target or None)
     audit_run.validate(only, params, config, [tgt.name])
     return audit_run.run(tgt, only=only, params=params, config=config,
@@ -138,6 +139,8 @@ class Relationships:
 
 def relationships(audit: AuditRun) -> Relationships:
     """Every declared and inferred reference of the run, with evidence, confidence and the problems found."""
+    from .references import explore
+
     data = audit.page("relationships").data
     return Relationships(explore.relationships_frame(data if isinstance(data, list) else [], audit))
 

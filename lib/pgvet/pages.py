@@ -88,9 +88,6 @@ def _kernel_manager():
 
 
 def main(spec_path: str) -> int:
-    # jsonschema (under nbformat) imports rfc3987_syntax when installed, which builds a grammar for
-    # 1.6 s on every start; notebooks never validate IRI formats, so each page process skips it
-    sys.modules.setdefault("rfc3987_syntax", None)
     import nbformat
     import papermill
 

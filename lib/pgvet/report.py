@@ -23,7 +23,7 @@ from .fixes import write_fixes
 from .history import write_history
 from .options import RunOptions
 from .pages import NOTEBOOKS, Page, render
-from .publish import PARTIAL_SEPARATOR, publish, publish_failure, report_folder, staging, write_index
+from .publish import INCOMPLETE, PARTIAL_SEPARATOR, publish, publish_failure, report_folder, staging, write_index
 from .results import RUN_FILE, AuditRun
 
 
@@ -64,14 +64,14 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
     try:
         probe(target)  # one clear line before any work
         say(f"{target.name}: auditing")
-        audit = audit_run.run(target, only=only, params=params, options=options, config=config, day=day)
+        audit = audit_run.run(target, only=only, params=params, options=options, config=config, day=day, say=say)
     except PgvetError as exc:
         if exc.exit_code == 3:   # a usage error (a bad parameter value) writes nothing
             publish_failure(final, str(exc))
             write_index(root)
         raise
     if audit.incomplete and (final / RUN_FILE).exists():
-        final = final.with_name(final.name + PARTIAL_SEPARATOR + "incomplete")  # never over a complete report
+        final = final.with_name(final.name + PARTIAL_SEPARATOR + INCOMPLETE)  # never over a complete report
     work = staging(final)
     try:
         audit.save(work)

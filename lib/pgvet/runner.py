@@ -235,7 +235,7 @@ def _lost_result(check: Check, params: dict | None) -> CheckResult:
 
 def run_audit(target: Target, only: str | list[str] | None = None, params: dict | None = None,
               options: RunOptions = RunOptions(), checks: list[Check] | None = None,
-              pages: bool = True) -> AuditRun:
+              say: Callable[[str], None] = lambda message: None) -> AuditRun:
     """Run the selected checks against `target` once, plus the page data of their areas; the whole run."""
     selected = select_checks(checks if checks is not None else load_checks(), only)
     areas = {c.area for c in selected}
@@ -254,7 +254,8 @@ def run_audit(target: Target, only: str | list[str] | None = None, params: dict 
         steps += [("check", c) for c in selected if c.reads != "data"]
         steps += [("check", c) for c in selected if c.reads == "data"]
         steps += [("view", v) for v in pagedata.views(areas, before_data=False)]
-        for kind, step in steps:
+        for done, (kind, step) in enumerate(steps):
+            say(f"{target.name}: {done + 1}/{len(steps)} {getattr(step, 'id', None) or step.name}")
             if incomplete:
                 if kind == "check":
                     results[step.id] = _lost_result(step, params)
