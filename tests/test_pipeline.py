@@ -311,44 +311,55 @@ def test_a_terminated_session_is_reconnected_once_and_the_run_says_it_was_incomp
 
 
 # -- pgvet as an unprivileged user ------------------------------------------------------------------
-def _as_nobody() -> tuple[list[str], dict]:
-    """How `nobody` runs this checkout's pgvet: the venv's interpreter may live under root's home, so the
-    system python3 of the same version with the venv's packages on its path."""
+def _runs_as_nobody(command: list[str], env: dict) -> bool:
+    try:
+        return subprocess.run(command + ["-c", "import pgvet.cli"], user="nobody", capture_output=True,
+                              env=env, timeout=60).returncode == 0
+    except OSError:   # not even executable by nobody
+        return False
+
+
+def _as_nobody(folder: Path) -> tuple[list[str], dict]:
+    """How `nobody` runs this checkout's pgvet. The venv's interpreter may live under root's home (pyenv):
+    then a copy of that same interpreter, with the venv's packages and this checkout's lib on its path."""
     import sysconfig
 
-    python = sys.executable
-    env = {}
-    try:
-        usable = subprocess.run([python, "-c", "import pgvet"], user="nobody", capture_output=True).returncode == 0
-    except OSError:   # not even executable by nobody
-        usable = False
-    if not usable:
-        python = shutil.which(f"python{sys.version_info.major}.{sys.version_info.minor}",
-                              path="/usr/bin:/usr/local/bin") or "/usr/bin/python3"
-        env = {"PYTHONPATH": f"{sysconfig.get_paths()['purelib']}:{ROOT / 'lib'}",
-               "JUPYTER_PATH": f"{sys.prefix}/share/jupyter"}   # the venv's kernel spec, run by this python
-        probe = subprocess.run([python, "-c", "import pgvet.cli"], user="nobody", capture_output=True, env=env)
-    if probe.returncode != 0:
-        pytest.skip(f"nobody cannot run this checkout's pgvet: {probe.stderr.decode()[-200:]}")
-    return [python, "-m", "pgvet.cli"], env
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": f"{sysconfig.get_paths()['purelib']}:{ROOT / 'lib'}",
+           "JUPYTER_PATH": f"{sys.prefix}/share/jupyter"}   # the venv's kernel spec, run by this python
+    if _runs_as_nobody([sys.executable], env):
+        return [sys.executable, "-m", "pgvet.cli"], env
+    base, version = Path(sys.base_prefix), f"python{sys.version_info.major}.{sys.version_info.minor}"
+    copy = folder / "python"
+    (copy / "bin").mkdir(parents=True)
+    shutil.copy2(Path(sys.executable).resolve(), copy / "bin" / version)
+    shutil.copytree(base / "lib" / version, copy / "lib" / version, symlinks=True,
+                    ignore=shutil.ignore_patterns("site-packages", "test", "idlelib", "tkinter", "turtledemo"))
+    for lib in (base / "lib").glob("libpython*.so*"):
+        shutil.copy2(lib, copy / "lib" / lib.name)
+    env["LD_LIBRARY_PATH"] = str(copy / "lib")
+    command = [str(copy / "bin" / version)]
+    if not _runs_as_nobody(command, env):
+        pytest.skip("nobody cannot run this checkout's pgvet (is the checkout readable by other users?)")
+    return command + ["-m", "pgvet.cli"], env
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="runs as root to switch to an unprivileged user (CI runs as root)")
 def test_the_pipeline_runs_as_an_unprivileged_user(server, shop):
     import tempfile
 
-    command, env = _as_nobody()
-    home = Path(tempfile.mkdtemp(prefix="pgvet-nobody-"))
-    home.chmod(0o755)
+    scratch = Path(tempfile.mkdtemp(prefix="pgvet-nobody-"))   # pytest's own tmp folders are root's alone
+    scratch.chmod(0o755)
+    home = scratch / "home"
+    home.mkdir()
     shutil.chown(home, "nobody")
     try:
+        command, env = _as_nobody(scratch)
         dsn = shop.replace(f"host={server.socket_dir}", "host=127.0.0.1")
         done = subprocess.run(command + ["report", "--dsn", dsn, "--out", "reports"], cwd=home, user="nobody",
-                              capture_output=True, text=True, timeout=600,
-                              env={"PATH": os.environ["PATH"], "HOME": str(home), **env})
+                              capture_output=True, text=True, timeout=600, env={**env, "HOME": str(home)})
         assert done.returncode == 0, done.stderr
         folder = Path(done.stdout.strip()).parent
         assert folder.is_relative_to(home) and sorted(p.name for p in folder.glob("*.html")) == PAGES
         assert folder.stat().st_uid == pwd.getpwnam("nobody").pw_uid
     finally:
-        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
