@@ -132,8 +132,9 @@ def classify(exc: BaseException) -> tuple[str, str]:
 def guarded(conn: sqlalchemy.Connection, options: RunOptions, work: Callable[[], object]) -> tuple[str, str | None, object]:
     """Run `work` in a fresh read-only transaction with pgvet's timeouts; (status, reason, value), never raises
     for a database error or a defect in the work (a UsageError still stops the run)."""
-    trans = conn.begin()
+    trans = None
     try:
+        trans = conn.begin()
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
         conn.execute(text("select set_config('statement_timeout', :t, true), set_config('lock_timeout', :l, true)"),
                      {"t": str(options.statement_timeout_ms), "l": str(options.lock_timeout_ms)})
@@ -146,7 +147,8 @@ def guarded(conn: sqlalchemy.Connection, options: RunOptions, work: Callable[[],
         return "error", f"{type(exc).__name__}: {redact(str(exc)).strip()[:300]}", None
     finally:
         try:
-            trans.rollback()
+            if trans is not None:
+                trans.rollback()
         except Exception:  # the connection is gone; the caller reconnects
             pass
 
@@ -219,7 +221,8 @@ class _Session:
             except (ConnectionFailed, sqlalchemy.exc.DBAPIError) as exc:
                 last = exc
                 time.sleep(1)
-        raise ConnectionFailed(f"lost the connection to the server and could not reconnect: {redact(str(last))}")
+        first = (redact(str(last)).strip().splitlines() or ["no answer"])[0]
+        raise ConnectionFailed(f"lost the connection to the server and could not reconnect: {first}")
 
     def close(self):
         try:
@@ -240,7 +243,7 @@ def run_audit(target: Target, only: str | list[str] | None = None, params: dict 
     selected = select_checks(checks if checks is not None else load_checks(), only)
     areas = {c.area for c in selected}
     results: dict[str, CheckResult] = {}
-    cache: dict = {"options": options}
+    cache: dict = {}
     page_data: dict[str, PageData] = {}
     session = _Session(target, options)
     incomplete = False
