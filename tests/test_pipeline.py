@@ -363,3 +363,25 @@ def test_the_pipeline_runs_as_an_unprivileged_user(server, shop):
         assert folder.stat().st_uid == pwd.getpwnam("nobody").pw_uid
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_each_targets_password_reaches_only_its_own_connections(server, tmp_path):
+    """Two targets with different passwords audited at the same time: no process-wide PGPASSWORD to mix up."""
+    env = {}
+    for i, password in enumerate(("Pw-One-5521", "Pw-Two-7734")):
+        make_db(server, f"secret{i}", f"DROP ROLE IF EXISTS owner{i}; CREATE ROLE owner{i} LOGIN PASSWORD "
+                                      f"'{password}'; GRANT pg_read_all_data, pg_read_all_stats TO owner{i};" + SHOP)
+        env[f"S{i}_DSN"] = f"host=127.0.0.1 port={server.port} dbname=secret{i} user=owner{i} password={password}"
+    (tmp_path / "targets.yml").write_text("jobs: 2\ntargets:\n  - {name: one, dsn_env: S0_DSN}\n"
+                                          "  - {name: two, dsn_env: S1_DSN}\n")
+    done = pgvet("report", "--targets", "targets.yml", "--out", "r", "--only", "untrusted_foreign_keys",
+                 cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    for name in ("one", "two"):
+        (found,) = tmp_path.glob(f"r/*/{name}--untrusted_foreign_keys/findings.json")
+        assert [f["key"] for f in json.loads(found.read_text())["findings"]] == [
+            "untrusted_foreign_keys:public.orders.user_id"]
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".ipynb", ".json", ".sql", ".txt"):
+            text = path.read_text(errors="replace")
+            assert "Pw-One" not in text and "Pw-Two" not in text, path
