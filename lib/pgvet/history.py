@@ -70,8 +70,10 @@ def changes(audit: AuditRun, reports_root: str | Path, folder_name: str, day: st
     complete_now = {c.id for c in audit.checks if c.complete}
     complete_before = {c.id for c in before.checks if c.complete}
     result = Changes(earlier[-1].parent.name)
+    skipped_both = {c.id for c in audit.checks if c.status == "skipped"} & {c.id for c in before.checks
+                                                                           if c.status == "skipped"}
     result.not_compared = sorted(({c.id for c in audit.checks} | {c.id for c in before.checks})
-                                 - (complete_now & complete_before))
+                                 - (complete_now & complete_before) - skipped_both)
     result.new = [f for k, f in now.items() if k not in old and f.check in complete_before]
     result.resolved = [f for k, f in old.items() if k not in now and f.check in complete_now]
     for k, f in now.items():

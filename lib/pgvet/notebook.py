@@ -40,7 +40,7 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 def _gap_items(audit: AuditRun) -> list[str]:
     items = [f"<li><b>{html.escape(c.title)}</b> ({html.escape(c.id)}): {html.escape(c.status)} — "
-             f"{html.escape(redact(c.reason or ''))}</li>" for c in audit.gaps]
+             f"{html.escape(redact(c.reason or ''))}</li>" for c in audit.gaps if c.status != "skipped"]
     items += [f"<li>{html.escape(name.replace('_', ' '))} (page data): {html.escape(p.status)} — "
               f"{html.escape(redact(p.reason or ''))}</li>" for name, p in audit.pages.items() if p.status != "ok"]
     return items
@@ -65,8 +65,12 @@ def verdict(audit: AuditRun) -> HTML:
     parts = [f"{counts[s]} {s}" for s in SEVERITIES]
     lost = (" <b>The run was incomplete: the connection to the server was lost, and the checks it interrupted "
             "say so below.</b>") if audit.incomplete else ""
-    gap_text = (f'<p>{plural(len(gaps), "check")} did not check everything:</p><ul>{"".join(_gap_items(audit))}</ul>'
-                if gaps else "")
+    items = _gap_items(audit)
+    gap_text = f'<p>{plural(len(items), "check")} did not check everything:</p><ul>{"".join(items)}</ul>' if items else ""
+    skipped = [c for c in gaps if c.status == "skipped"]
+    if skipped:
+        gap_text += ('<p class="pgvet-skipped">Not run here: ' + "; ".join(
+            f"{html.escape(c.id)} ({html.escape(redact(c.reason or ''))})" for c in skipped) + ".</p>")
     return HTML(f'<div class="pgvet-verdict {cls}"><b>{html.escape(audit.target)}</b>: {text}. '
                 f'({", ".join(parts)} across {plural(len(audit.checks), "check")}; PostgreSQL '
                 f'{html.escape(audit.server_version)}, {html.escape(audit.generated_at)}){lost}{gap_text}</div>')
@@ -173,8 +177,13 @@ def hot_tables(audit: AuditRun) -> list[str]:
 
 
 def findings_of(audit: AuditRun, checks: str) -> HTML:
-    """The findings table for some checks only (comma-separated ids)."""
-    return findings_table(audit.selected(checks))
+    """The findings table for some checks only (comma-separated ids); an empty one says what was not checked."""
+    part = audit.selected(checks)
+    if not part.findings and part.gaps:
+        return HTML("<p><i>Nothing found, but not everything was checked: " + "; ".join(
+            f"{html.escape(c.id)} {html.escape(c.status)} ({html.escape(redact(c.reason or ''))})" for c in part.gaps)
+            + ".</i></p>")
+    return findings_table(part)
 
 
 def headroom(audit: AuditRun) -> pd.DataFrame:

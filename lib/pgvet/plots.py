@@ -8,6 +8,22 @@ from .results import SEVERITIES, AuditRun
 SEVERITY_COLOURS = {"critical": "#c62828", "warning": "#f9a825", "info": "#1565c0"}
 
 
+def nothing_to_draw(title: str, why: str) -> go.Figure:
+    """A short figure that says why a chart is empty, instead of empty axes."""
+    fig = go.Figure()
+    fig.add_annotation(text=why, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font=dict(size=14))
+    fig.update_layout(title=title, height=160, template="plotly_white", margin=dict(l=20, r=20, t=50, b=20),
+                      xaxis=dict(visible=False), yaxis=dict(visible=False))
+    return fig
+
+
+def _why_empty(run: AuditRun, check_id: str, none: str) -> str:
+    check = next((c for c in run.checks if c.id == check_id), None)
+    if check is None:
+        return f"{check_id} did not run in this report"
+    return none if check.status == "ok" else f"{check_id} {check.status}: {check.reason}"
+
+
 def findings_by_area(run: AuditRun) -> go.Figure:
     """Stacked bars: findings per area, one colour per severity."""
     area_of = {c.id: c.area for c in run.checks}
@@ -189,12 +205,15 @@ def headroom(frame) -> go.Figure:
 def migration_findings(run: AuditRun) -> go.Figure:
     """Lint findings per migration file, stacked by severity, in apply order."""
     lint = [f for f in run.findings if f.check == "migration_lint"]
+    title = "Risky statements per migration file (apply order)"
+    if not lint:
+        return nothing_to_draw(title, _why_empty(run, "migration_lint", "no risky statements in the migration files"))
     files = list(dict.fromkeys(f.table for f in lint))
     fig = go.Figure()
     for sev in SEVERITIES:
         fig.add_bar(name=sev, x=files, y=[sum(1 for f in lint if f.table == name and f.severity == sev)
                                           for name in files], marker_color=SEVERITY_COLOURS[sev])
-    fig.update_layout(barmode="stack", title="Risky statements per migration file (apply order)", height=340,
+    fig.update_layout(barmode="stack", title=title, height=340,
                       margin=dict(l=40, r=20, t=50, b=80), template="plotly_white", yaxis_title="statements")
     return fig
 
@@ -202,13 +221,16 @@ def migration_findings(run: AuditRun) -> go.Figure:
 def migration_timeline(run: AuditRun) -> go.Figure:
     """Each risky statement at its file (x, apply order) and line (y), coloured by severity."""
     lint = [f for f in run.findings if f.check == "migration_lint" and f.metrics.get("line")]
+    title = "Timeline: where in the migrations the risky statements are"
+    if not lint:
+        return nothing_to_draw(title, _why_empty(run, "migration_lint", "no risky statements in the migration files"))
     fig = go.Figure()
     for sev in SEVERITIES:
         mine = [f for f in lint if f.severity == sev]
         fig.add_scatter(name=sev, x=[f.table for f in mine], y=[f.metrics["line"] for f in mine], mode="markers",
                         marker=dict(size=14, color=SEVERITY_COLOURS[sev], symbol="diamond"),
                         hovertext=[f"{f.metrics['rule']}: {f.detail}" for f in mine], hoverinfo="text")
-    fig.update_layout(title="Timeline: where in the migrations the risky statements are", height=380,
+    fig.update_layout(title=title, height=380,
                       xaxis=dict(categoryorder="array", categoryarray=list(dict.fromkeys(f.table for f in lint))),
                       yaxis=dict(autorange="reversed", title="line"), margin=dict(l=50, r=20, t=50, b=80),
                       template="plotly_white")
