@@ -113,7 +113,7 @@ def write_index(root: str | Path) -> Path:
         target, _, selection = name.partition(PARTIAL_SEPARATOR)
         links = rows.setdefault(target, {}).setdefault(day, [])
         if (folder / "index.html").exists():
-            label = day if not selection else "incomplete run" if selection == INCOMPLETE else f"only {selection}"
+            label = "report" if not selection else "incomplete run" if selection == INCOMPLETE else f"only {selection}"
             links.append(f'<a href="{html.escape(day)}/{html.escape(name)}/index.html">{html.escape(label)}</a>')
         for failed in sorted(folder.glob(f"{FAILED_PREFIX}*/index.html")):
             links.append(f'<a class="failed" href="{html.escape(day)}/{html.escape(name)}/{failed.parent.name}/'
