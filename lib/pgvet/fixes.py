@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .fixsafety import escape, safe_fix
 from .results import SEVERITIES, AuditRun
 
 HEADER = """-- pgvet suggested fixes for {target}, generated {generated_at}
@@ -12,13 +13,13 @@ HEADER = """-- pgvet suggested fixes for {target}, generated {generated_at}
 
 
 def fixes_sql(audit: AuditRun) -> str:
-    parts = [HEADER.format(target=audit.target, generated_at=audit.generated_at)]
+    parts = [HEADER.format(target=escape(audit.target), generated_at=audit.generated_at)]
     for check in sorted(audit.checks, key=lambda c: SEVERITIES.index(c.severity)):
         with_fix = [f for f in check.findings if f.fix]
         if not with_fix:
             continue
         parts.append(f"\n-- ==== {check.id}: {check.title} ({len(with_fix)}) ====\n")
-        parts += [f"{f.fix.rstrip()}\n" for f in with_fix]
+        parts += [f"{safe_fix(f)}\n" for f in with_fix]
     if len(parts) == 1:
         parts.append("\n-- No finding needs a fix.\n")
     return "\n".join(parts)
