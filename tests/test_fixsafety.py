@@ -1,6 +1,5 @@
 """fixes.sql cannot be hijacked by names or comments from the audited database."""
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
