@@ -14,8 +14,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
+from conftest import new_database
 from pgvet import audit
 from pgvet.connection import resolve_target
 from pgvet.options import RunOptions
@@ -48,12 +48,9 @@ def digest(path: Path) -> str:
 
 
 def make_db(server, name: str, setup: str = SHOP) -> str:
-    with psycopg.connect(server.dsn(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    with psycopg.connect(server.dsn(dbname=name), autocommit=True) as conn:
-        conn.execute(setup)
-    return server.dsn(dbname=name)
+    database = new_database(server, name)
+    database.sql(setup)
+    return database.dsn
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from .connection import Target
 from .options import RunOptions
 from .references.inference import Hints
 from .results import AuditRun
-from .runner import run_audit
+from .runner import quiet, run_audit
 
 FILE_PARAMS = {"hints_file": Hints.load}   # parameters that name a file read by the checks: read it up front
 
@@ -40,7 +40,7 @@ def validate(only: str = "", params: dict | None = None, config: str = "", targe
 
 
 def run(target: Target, only: str = "", params: dict | None = None, options: RunOptions = RunOptions(),
-        config: str = "", day: date | None = None, say: Callable[[str], None] = lambda message: None) -> AuditRun:
+        config: str = "", day: date | None = None, say: Callable[[str], None] = quiet) -> AuditRun:
     """Audit `target` once: the selected checks and the data their pages draw, with pgvet.yml applied
     (its thresholds under `params`, then its suppressions as of `day`, default today)."""
     settings = load_config(config, target.name)

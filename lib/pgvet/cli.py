@@ -81,7 +81,6 @@ def _done_saying() -> None:
 
 def _cmd_report(args) -> int:
     """Everything the user typed is checked before the first connection: exit 2, one line."""
-    from . import audit
     from .connection import resolve_target
     from .report import write_report
 
@@ -89,12 +88,13 @@ def _cmd_report(args) -> int:
     config = _config_path(args)
     options = _options(args, config)
     day = _day(args.day)
-    say = _say if sys.stderr.isatty() else (lambda message: None)
+    from .runner import quiet
+
+    say = _say if sys.stderr.isatty() else quiet
     if args.targets:
         return _cmd_fleet(args, params, config, options, day, say)
     target = resolve_target(dsn=args.dsn, service=args.service, name=args.target)
-    audit.validate(args.only or "", params, config, [target.name])
-    try:
+    try:   # write_report validates every input before it connects
         report = write_report(target, out_root=args.out, only=args.only or "", params=params, options=options,
                               config=config, day=day, say=say)
     finally:
@@ -205,6 +205,7 @@ def _cmd_demo(args) -> int:
     from . import demo
     from .connection import resolve_target
     from .report import write_report
+    from .runner import quiet
     from .server import EmbeddedServer, default_server_dir
 
     server = EmbeddedServer(args.dir or default_server_dir())
@@ -216,7 +217,7 @@ def _cmd_demo(args) -> int:
         return EXIT_OK
     try:
         report = write_report(resolve_target(dsn=dsn, name="demo"), out_root=args.out,
-                              params=demo.report_params(), say=_say if sys.stderr.isatty() else lambda message: None)
+                              params=demo.report_params(), say=_say if sys.stderr.isatty() else quiet)
     finally:
         _done_saying()
     print(report.index_html)

@@ -97,7 +97,8 @@ def main(spec_path: str) -> int:
     page = Page(**json.loads(Path(spec_path).read_text()))
     status = 0
     try:
-        papermill.execute_notebook(page.notebook, page.executed, cwd=os.getcwd(), progress_bar=False,
+        # no cwd=: Papermill would os.chdir; this process was started in the report folder, the kernel inherits it
+        papermill.execute_notebook(page.notebook, page.executed, progress_bar=False,
                                    log_output=False, kernel_name="python3", parameters=page.parameters,
                                    kernel_manager_class=_kernel_manager())
     except papermill.PapermillExecutionError as exc:

@@ -25,6 +25,7 @@ from .options import RunOptions
 from .pages import NOTEBOOKS, Page, render
 from .publish import INCOMPLETE, PARTIAL_SEPARATOR, publish, publish_failure, report_folder, staging, write_index
 from .results import RUN_FILE, AuditRun
+from .runner import quiet
 
 
 @dataclass
@@ -36,10 +37,6 @@ class Report:
     audit: AuditRun | None = None
     pages: list[Path] = field(default_factory=list)
 
-    @property
-    def partial(self) -> bool:
-        return bool(self.audit and self.audit.selection)
-
 
 def area_notebooks(only: str = "") -> list[Path]:
     """Area notebooks (`notebooks/<area>.ipynb`) whose area is selected by `only` (all when empty)."""
@@ -47,13 +44,9 @@ def area_notebooks(only: str = "") -> list[Path]:
     return [nb for nb in sorted(NOTEBOOKS.glob("*.ipynb")) if nb.stem in areas]
 
 
-def _quiet(message: str) -> None:
-    pass
-
-
 def write_report(target: Target, out_root: str | Path = "reports", only: str = "", params: dict | None = None,
                  options: RunOptions = RunOptions(), day: date | None = None, config: str | Path = "",
-                 notebook: Path = NOTEBOOKS / "overview.ipynb", say: Callable[[str], None] = _quiet) -> Report:
+                 notebook: Path = NOTEBOOKS / "overview.ipynb", say: Callable[[str], None] = quiet) -> Report:
     """Audit `target` once and publish its dated report. A run that fails (target unreachable, connection
     gone for good, a page that does not render) is kept in `<target>/failed-<time>/` and the day's
     report stays as it was; a partial run (`only`) is written beside the full report."""

@@ -41,6 +41,10 @@ ORDER BY 1
 """
 
 
+def quiet(message: str) -> None:
+    """The progress callback that says nothing (logs, schedulers, tests)."""
+
+
 class Skip(Exception):
     """Raised before or during a check to mark it skipped with a reason."""
 
@@ -238,7 +242,7 @@ def _lost_result(check: Check, params: dict | None) -> CheckResult:
 
 def run_audit(target: Target, only: str | list[str] | None = None, params: dict | None = None,
               options: RunOptions = RunOptions(), checks: list[Check] | None = None,
-              say: Callable[[str], None] = lambda message: None) -> AuditRun:
+              say: Callable[[str], None] = quiet) -> AuditRun:
     """Run the selected checks against `target` once, plus the page data of their areas; the whole run."""
     selected = select_checks(checks if checks is not None else load_checks(), only)
     areas = {c.area for c in selected}
