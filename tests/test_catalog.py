@@ -26,14 +26,18 @@ def _write(tmp_path, area, stem, header, body="SELECT 1", doc=True):
     return path
 
 
-GOOD = "id: x\ntitle: X\narea: a\nseverity: info"
+SAYS = "\ntier: latent\nsentence: '{table} is x'\nlabel: x\nsection: X"
+GOOD = "id: x\ntitle: X\narea: a\nseverity: info" + SAYS
 
 
 @pytest.mark.parametrize("header, message", [
-    ("id: x\ntitle: X\narea: a", "lacks severity"),
-    ("id: y\ntitle: X\narea: a\nseverity: info", "does not match the file name"),
-    ("id: x\ntitle: X\narea: b\nseverity: info", "does not match the folder"),
-    ("id: x\ntitle: X\narea: a\nseverity: urgent", "severity must be one of"),
+    ("id: x\ntitle: X\narea: a" + SAYS, "lacks severity"),
+    ("id: x\ntitle: X\narea: a\nseverity: info", "lacks tier, sentence, label, section"),
+    ("id: y\ntitle: X\narea: a\nseverity: info" + SAYS, "does not match the file name"),
+    ("id: x\ntitle: X\narea: b\nseverity: info" + SAYS, "does not match the folder"),
+    ("id: x\ntitle: X\narea: a\nseverity: urgent" + SAYS, "severity must be one of"),
+    (GOOD.replace("tier: latent", "tier: someday"), "tier must be one of"),
+    (GOOD + "\nharm: {unit: rows}", "harm is a mapping of metric"),
     (GOOD + "\nthreshold: 3", "unknown header keys"),
     (GOOD + "\nrequires: {extensions: [x], magic: 1}", "requires may hold"),
 ])

@@ -12,6 +12,7 @@ def _check(tmp_path, check_id, body, requires=""):
     folder = tmp_path / "probe"
     folder.mkdir(exist_ok=True)
     header = f"-- ---\n-- id: {check_id}\n-- title: {check_id}\n-- area: probe\n-- severity: info\n"
+    header += "-- tier: latent\n-- sentence: probe\n-- label: probe\n-- section: probe\n"
     if requires:
         header += f"-- requires: {requires}\n"
     (folder / f"{check_id}.sql").write_text(header + "-- ---\n" + body)

@@ -18,10 +18,14 @@ from typing import Callable
 import yaml
 
 from .errors import CatalogError, UsageError
-from .results import SEVERITIES
+from .results import SEVERITIES, TIERS
 
-REQUIRED_KEYS = ("id", "title", "area", "severity")
-ALLOWED_KEYS = set(REQUIRED_KEYS) | {"params", "requires", "sentence", "reads"}
+REQUIRED_KEYS = ("id", "title", "area", "severity", "tier", "sentence", "label", "section")
+ALLOWED_KEYS = set(REQUIRED_KEYS) | {"params", "requires", "reads", "harm"}
+# What a check says about the harm it finds: `tier` (results.TIERS) ranks it, `harm` names the metric
+# that sizes it ({metric, unit, cumulative}), `sentence` says it to a manager, `label` names it in a
+# few words beside other findings on the same object, `section` is its heading on its area's page.
+HARM_KEYS = {"metric", "unit", "cumulative"}
 # `reads: data` marks checks that scan table rows; they run after the ones that read catalogs and
 # activity counters, so that pgvet's own scans never show up in the counters it reports.
 # `reads: stats` marks checks that read pg_stats, which shows only the tables the role may SELECT.
@@ -46,9 +50,17 @@ class Check:
     path: Path
     params: dict = field(default_factory=dict)
     requires: dict = field(default_factory=dict)
-    sentence: str | None = None
+    sentence: str = ""
     function: Callable | None = None   # Python checks: findings(ctx) -> list[dict]
     reads: str = "catalog"
+    tier: str = "latent"
+    harm: dict = field(default_factory=dict)   # {metric, unit, cumulative}; empty: no number sizes it
+    label: str = ""
+    section: str = ""
+
+    @property
+    def doc(self) -> str:
+        return self.doc_path.read_text()
 
     @property
     def doc_path(self) -> Path:
@@ -180,12 +192,19 @@ def load_check(path: Path) -> Check:
         raise CatalogError(f"{path}: params must be a mapping; requires may hold {', '.join(sorted(REQUIRES_KEYS))}")
     if meta.get("reads", "catalog") not in READS:
         raise CatalogError(f"{path}: reads must be one of {', '.join(READS)}")
+    if meta["tier"] not in TIERS:
+        raise CatalogError(f"{path}: tier must be one of {', '.join(TIERS)}")
+    harm = meta.get("harm") or {}
+    if not isinstance(harm, dict) or set(harm) - HARM_KEYS or (harm and not harm.get("metric")):
+        raise CatalogError(f"{path}: harm is a mapping of metric, unit and cumulative")
     if not body:
         raise CatalogError(f"{path}: no SQL after the header")
     if not path.with_suffix(".md").exists():
         raise CatalogError(f"{path}: missing its doc {path.with_suffix('.md').name}")
     return Check(id=meta["id"], title=meta["title"], area=meta["area"], severity=meta["severity"], sql=body,
-                 path=path, params=params, requires=requires, sentence=meta.get("sentence"), function=function, reads=meta.get("reads", "catalog"))
+                 path=path, params=params, requires=requires, sentence=meta["sentence"], function=function,
+                 reads=meta.get("reads", "catalog"), tier=meta["tier"], harm=harm, label=meta["label"],
+                 section=meta["section"])
 
 
 @lru_cache(maxsize=8)

@@ -1,7 +1,10 @@
-"""Executed notebook -> self-contained, offline HTML (code hidden, Plotly drawn, no secrets)."""
+"""Executed notebooks -> one self-contained, offline HTML page (code hidden, Plotly drawn, no secrets):
+each notebook is a section; plotly.js, the styles and the table script are in the page once."""
 from __future__ import annotations
 
+import html
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -49,16 +52,35 @@ def redacted(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nbformat.reads(redact(nbformat.writes(nb)), as_version=4)
 
 
-def notebook_to_html(nb_path: str | Path, html_path: str | Path, title: str) -> Path:
-    """Write `html_path` from the executed notebook at `nb_path`."""
+def notebook_to_section(nb_path: str | Path, section_path: str | Path) -> Path:
+    """Write the executed notebook's cells (no <head>) as one section of the report page."""
     nb = redacted(without_parameters(nbformat.read(str(nb_path), as_version=4)))
-    nb.metadata["title"] = title
     exporter = HTMLExporter(template_name="pgvet", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)
     exporter.register_preprocessor(PlotlyToHTML(), enabled=True)
-    body, _ = exporter.from_notebook_node(nb, resources={"plotly_js": PLOTLY_JS_SLOT})
+    body, _ = exporter.from_notebook_node(nb)
+    section_path = Path(section_path)
+    section_path.write_text(redact(body))
+    return section_path
+
+
+@dataclass
+class Section:
+    id: str          # the anchor other sections link to (`#references`)
+    name: str        # its name in the navigation bar
+    html: str
+
+
+def assemble(sections: list[Section], html_path: str | Path, title: str, folder: str) -> Path:
+    """One self-contained page: every section, the styles, the table script and plotly.js once."""
+    import jinja2
+
+    page = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES / "report")), autoescape=False)
+    text = page.get_template("page.html.j2").render(
+        title=html.escape(title), folder=html.escape(folder), css=(TEMPLATES / "report" / "report.css").read_text(),
+        table_js=(TEMPLATES / "report" / "report.js").read_text(), plotly_js=PLOTLY_JS_SLOT,
+        sections=[Section(html.escape(s.id), html.escape(s.name), s.html) for s in sections])
     html_path = Path(html_path)
-    # redact what came from the notebook and the template, then inline plotly.js (5 MB of library code
-    # that holds no secret and would cost a second of regular expressions per page)
-    html_path.write_text(redact(body).replace(PLOTLY_JS_SLOT, plotly.offline.get_plotlyjs(), 1))
+    # inline plotly.js last: 5 MB of library code that holds no secret (sections are redacted already)
+    html_path.write_text(text.replace(PLOTLY_JS_SLOT, plotly.offline.get_plotlyjs(), 1))
     return html_path

@@ -9,20 +9,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .ranking import check_of, check_totals, harm
 from .results import SEVERITIES, AuditRun, Finding
-
-# The number that says "worse" for a finding, first match wins (declared once, read by the diff).
-MAGNITUDE = ("orphans", "rows_losing_reference", "non_null", "unresolvable", "wasted_bytes", "seq_tup_read",
-             "dead_tuples", "used_pct", "xid_age", "index_bytes", "table_bytes")
-# Cumulative counters (since the statistics were reset): they only grow, so "worse" compares their growth.
-COUNTERS = ("seq_tup_read",)
-TREND_NUMBERS = {"orphaned rows": ("orphaned_rows", "orphans"),
-                 "wasted bytes": (("table_bloat", "index_bloat"), "wasted_bytes"),
-                 "rows read sequentially": ("seq_scan_hotspots", "seq_tup_read")}
-
-
-def magnitude(f: Finding) -> float | None:
-    return next((f.metrics[k] for k in MAGNITUDE if isinstance(f.metrics.get(k), (int, float))), None)
 
 
 @dataclass
@@ -35,12 +23,10 @@ class Changes:
 
 
 def history_record(audit: AuditRun, day: str) -> dict:
-    """The compact numbers one report contributes to the trend."""
-    record = {"day": day, "generated_at": audit.generated_at, **audit.severity_counts()}
-    for label, (checks, metric) in TREND_NUMBERS.items():
-        checks = (checks,) if isinstance(checks, str) else checks
-        record[label] = sum(f.metrics.get(metric) or 0 for f in audit.findings if f.check in checks)
-    return record
+    """The compact numbers one report contributes to the trend: findings per severity, and per check
+    the total of the metric its header says sizes the harm (`harm`)."""
+    return {"day": day, "generated_at": audit.generated_at, **audit.severity_counts(),
+            "harm": check_totals(audit.findings)}
 
 
 def write_history(audit: AuditRun, folder: Path, day: str) -> Path:
@@ -83,16 +69,16 @@ def changes(audit: AuditRun, reports_root: str | Path, folder_name: str, day: st
 
 
 def _worse(now: Finding, was: Finding, older: Finding | None, rank: dict) -> bool:
-    """Severity rose, or the harm grew; a cumulative counter is worse only when it grew faster than before."""
+    """Severity rose, or the harm grew; a cumulative counter (since the statistics were reset) always
+    grows, so it is worse only when it grew faster than before."""
     if rank[now.severity] < rank[was.severity]:
         return True
-    metric = next((k for k in MAGNITUDE if isinstance(now.metrics.get(k), (int, float))), None)
-    a, b = now.metrics.get(metric), was.metrics.get(metric)
-    if metric is None or not isinstance(b, (int, float)):
+    a, b = harm(now), harm(was)
+    if a is None or b is None:
         return False
-    if metric in COUNTERS:
-        c = older.metrics.get(metric) if older else None
-        return isinstance(c, (int, float)) and a >= b >= c and a - b > b - c
+    if check_of(now).harm.get("cumulative"):
+        c = harm(older) if older else None
+        return c is not None and a >= b >= c and a - b > b - c
     return a > b
 
 

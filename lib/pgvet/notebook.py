@@ -8,12 +8,16 @@ from datetime import date
 import pandas as pd
 from IPython.display import HTML
 
-from . import history
+from . import history, ranking
 from .catalog import load_checks
+from .fixes import fixes_sql
+from .fixsafety import safe_fix
 from .options import RunOptions
 from .publish import folder_name
 from .redact import redact
-from .results import SEVERITIES, AuditRun
+from .results import SEVERITIES, TIERS, AuditRun, CheckResult, Finding
+from .tables import Column, Table, frame_table
+from .wording import day as day_words, metric_text, plural, size
 
 
 def audit(run: str = "", target: str = "", service: str = "", dsn: str = "", only: str = "",
@@ -34,10 +38,6 @@ def audit(run: str = "", target: str = "", service: str = "", dsn: str = "", onl
                          day=date.fromisoformat(day) if day else None)
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else many or word + 's'}"
-
-
 def _gap_items(audit: AuditRun) -> list[str]:
     items = [f"<li><b>{html.escape(c.title)}</b> ({html.escape(c.id)}): {html.escape(c.status)} — "
              f"{html.escape(redact(c.reason or ''))}</li>" for c in audit.gaps if c.status != "skipped"]
@@ -56,13 +56,17 @@ def verdict(audit: AuditRun) -> HTML:
                     f'here: {html.escape(redact("; ".join(reasons)))}.</div>')
     unsure = [c for c in gaps if c.status != "skipped" or c.severity == "critical"]
     scope = " in what could be checked" if unsure else ""
+    objects = ranking.by_object(audit)
+    worst = {s: sum(1 for o in objects if o.severity == s) for s in SEVERITIES}
     if counts["critical"]:
-        cls, text = "critical", f"{plural(counts['critical'], 'critical problem')} need attention"
+        cls = "critical"
+        text = (f"{plural(counts['critical'], 'critical problem')} on {plural(worst['critical'], 'object')} "
+                f"{'needs' if counts['critical'] == 1 else 'need'} attention")
     elif counts["warning"]:
         cls, text = "warning", f"No critical problems found{scope}; {plural(counts['warning'], 'warning')} to plan for"
     else:
         cls, text = "clean", f"No problems found{scope}"
-    parts = [f"{counts[s]} {s}" for s in SEVERITIES]
+    parts = [f"{counts[s]:,} {s}" for s in SEVERITIES]
     lost = (" <b>The run was incomplete: the connection to the server was lost, and the checks it interrupted "
             "say so below.</b>") if audit.incomplete else ""
     items = _gap_items(audit)
@@ -72,8 +76,9 @@ def verdict(audit: AuditRun) -> HTML:
         gap_text += ('<p class="pgvet-skipped">Not run here: ' + "; ".join(
             f"{html.escape(c.id)} ({html.escape(redact(c.reason or ''))})" for c in skipped) + ".</p>")
     return HTML(f'<div class="pgvet-verdict {cls}"><b>{html.escape(audit.target)}</b>: {text}. '
-                f'({", ".join(parts)} across {plural(len(audit.checks), "check")}; PostgreSQL '
-                f'{html.escape(audit.server_version)}, {html.escape(audit.generated_at)}){lost}{gap_text}</div>')
+                f'({", ".join(parts)} findings on {plural(len(objects), "object")}, from '
+                f'{plural(len(audit.checks), "check")}; PostgreSQL {html.escape(audit.server_version)}, '
+                f'{html.escape(day_words(audit.generated_at))}){lost}{gap_text}</div>')
 
 
 def checks_frame(audit: AuditRun) -> pd.DataFrame:
@@ -83,22 +88,50 @@ def checks_frame(audit: AuditRun) -> pd.DataFrame:
 
 
 # Text metrics short enough to read in a table; the rest (types, evidence) is in detail or findings.json.
-SHOWN_TEXT_METRICS = ("confidence", "method", "reason")
+SHOWN_TEXT_METRICS = ("confidence", "method", "reason", "kind", "rule", "file")
 
 
-def _numbers(metrics: dict) -> str:
-    shown = {k: v for k, v in metrics.items()
-             if (isinstance(v, (int, float)) and not isinstance(v, bool)) or k in SHOWN_TEXT_METRICS}
-    return ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in shown.items() if v not in (None, ""))
+def _metric_columns(findings: list[Finding]) -> list[str]:
+    """The metrics of a check's findings that make table columns: numbers, and a few short words."""
+    names: dict[str, None] = {}
+    for f in findings:
+        for k, v in f.metrics.items():
+            if (isinstance(v, (int, float)) and not isinstance(v, bool)) or k in SHOWN_TEXT_METRICS:
+                names[k] = None
+    return list(names)
 
 
 def findings_frame(audit: AuditRun) -> pd.DataFrame:
-    """One row per finding, most severe first; `metrics` keeps the numbers (all metrics are in findings.json)."""
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
-    rows = [{"severity": f.severity, "check": f.check, "object": f.key.split(":", 1)[1], "detail": f.detail,
-             "metrics": _numbers(f.metrics)}
-            for f in sorted(audit.findings, key=lambda f: (rank.get(f.severity, 9), f.check, f.key))]
-    return pd.DataFrame(rows, columns=["severity", "check", "object", "detail", "metrics"])
+    """One row per finding, ranked by harm, with its plain sentence (every metric is in findings.json)."""
+    rows = [{"severity": f.severity, "tier": ranking.check_of(f).tier if ranking.check_of(f) else "",
+             "check": f.check, "object": ranking.object_name(f), "finding": ranking.sentence(f),
+             "harm": ranking.harm(f), "unit": (ranking.check_of(f).harm.get("unit", "") if ranking.check_of(f) else ""),
+             "detail": f.detail, "key": f.key, "fix": f.fix or ""}
+            for f in ranking.ranked(audit.findings)]
+    return pd.DataFrame(rows, columns=["severity", "tier", "check", "object", "finding", "harm", "unit", "detail",
+                                       "key", "fix"])
+
+
+def _fix_block(f: Finding, fix: str | None = None) -> str:
+    """A finding's collapsible block: its fix statements, then (filled in when opened) its check's doc and SQL."""
+    fix = fix if fix is not None else (safe_fix(f) if f.fix else "")
+    statements = f"<pre>{html.escape(redact(fix))}</pre>" if fix else "<p>No statement to suggest.</p>"
+    return (f"<details><summary>{'fix' if fix else 'why'}</summary>{statements}"
+            f'<p><a href="#check-{html.escape(f.check)}">Why it matters, how to fix, false positives, the SQL pgvet '
+            f'ran</a></p><div class="pgvet-doc-slot" data-check="{html.escape(f.check)}"></div></details>')
+
+
+def check_findings_table(check: CheckResult) -> Table:
+    """A check's findings with its metrics as columns, sortable and searchable; each row anchored by its key."""
+    metrics = _metric_columns(check.findings)
+    numeric = {m for m in metrics if all(isinstance(f.metrics.get(m), (int, float, type(None))) for f in check.findings)}
+    table = Table([Column("object"), Column("severity", css="sev"), Column("finding")]
+                  + [Column(m, numeric=m in numeric) for m in metrics] + [Column("fix", raw=True)],
+                  filters=("severity",))
+    for f in ranking.ranked(check.findings):
+        values = [(metric_text(m, f.metrics.get(m)), f.metrics.get(m)) for m in metrics]
+        table.add([ranking.object_name(f), f.severity, ranking.sentence(f), *values, (_fix_block(f), "")], f.key)
+    return table
 
 
 def _table(frame: pd.DataFrame, css_column: str, prefix: str) -> HTML:
@@ -114,14 +147,9 @@ def _table(frame: pd.DataFrame, css_column: str, prefix: str) -> HTML:
     return HTML(f'<table class="pgvet"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
 
 
-def checks_table(audit: AuditRun) -> HTML:
+def checks_table(audit: AuditRun) -> Table:
     """Every check with its status and, when it did not run cleanly, why."""
-    return _table(checks_frame(audit), "status", "status")
-
-
-def findings_table(audit: AuditRun) -> HTML:
-    """Every finding, most severe first, with the numbers behind it."""
-    return _table(findings_frame(audit), "severity", "sev")
+    return frame_table(checks_frame(audit), css={"status": "status"}, filters=("status",))
 
 
 def _frame(audit: AuditRun, name: str, columns: list[str], numbers: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -138,7 +166,7 @@ class Relationships:
     frame: pd.DataFrame
 
     def _repr_html_(self) -> str:
-        return _table(self.frame, "enforced", "enforced").data
+        return frame_table(self.frame, css={"enforced": "enforced"}, filters=("declared", "enforced")).html()
 
 
 def relationships(audit: AuditRun) -> Relationships:
@@ -173,17 +201,8 @@ def table_activity(audit: AuditRun) -> pd.DataFrame:
 
 def hot_tables(audit: AuditRun) -> list[str]:
     """`schema.table` of the sequential-scan hot spots the audit found."""
-    return [f"{f.schema}.{f.table}" for f in audit.findings if f.check == "seq_scan_hotspots"]
-
-
-def findings_of(audit: AuditRun, checks: str) -> HTML:
-    """The findings table for some checks only (comma-separated ids); an empty one says what was not checked."""
-    part = audit.selected(checks)
-    if not part.findings and part.gaps:
-        return HTML("<p><i>Nothing found, but not everything was checked: " + "; ".join(
-            f"{html.escape(c.id)} {html.escape(c.status)} ({html.escape(redact(c.reason or ''))})" for c in part.gaps)
-            + ".</i></p>")
-    return findings_table(part)
+    return [f"{f.schema}.{f.table}" for f in audit.findings
+            if (ranking.check_of(f) and ranking.check_of(f).harm.get("metric") == "seq_tup_read")]
 
 
 def headroom(audit: AuditRun) -> pd.DataFrame:
@@ -207,47 +226,121 @@ def suppressed_table(audit: AuditRun) -> HTML:
     return HTML(table + (f"<ul>{expired}</ul>" if expired else ""))
 
 
-class _Blank(dict):
-    def __missing__(self, key):
-        raise KeyError(key)
-
-
-def plain_sentence(finding, sentence: str | None) -> str:
-    """The check's sentence template filled with the finding's names and numbers; its detail otherwise."""
-    values = {k: (f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else v)
-              for k, v in finding.metrics.items() if v is not None}
-    values.update({k: getattr(finding, k) for k in ("schema", "table", "column", "object", "detail")
-                   if getattr(finding, k)})
-    try:
-        return sentence.format_map(_Blank(values)) if sentence else finding.detail
-    except (KeyError, ValueError, IndexError):
-        return finding.detail
-
-
 def page_links(audit: AuditRun) -> HTML:
-    """Links to the area pages this run has (a partial run has only some), and to fixes.sql."""
+    """Links to the sections of this report (a partial run has only some) and to its suggested fixes."""
     areas = sorted({c.area for c in audit.checks})
-    links = " · ".join(f'<a href="{html.escape(a)}.html">{html.escape(a)}</a>' for a in areas)
-    return HTML(f"<p>Pages of this report: {links} · <a href=\"fixes.sql\">fixes.sql</a> (suggested statements, "
-                f"never run by pgvet).</p>")
+    links = " · ".join(f'<a href="#{html.escape(a)}">{html.escape(a)}</a>' for a in areas)
+    return HTML(f"<p>Sections of this report: {links} · <a href=\"#fixes\">suggested fixes</a> (also in "
+                f"<code>fixes.sql</code> beside this page; pgvet never runs them).</p>")
+
+
+def _harm_text(value, unit: str) -> str:
+    if value is None:
+        return ""
+    return size(value) if unit == "bytes" else f"{metric_text('', value)} {unit}".strip()
 
 
 def top_findings(audit: AuditRun, limit: int = 10) -> HTML:
-    """The most severe findings in plain words, each linked to its area page and its fix."""
-    checks = {c.id: c for c in load_checks()}
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
-    ordered = sorted(audit.findings, key=lambda f: (rank[f.severity], -(history.magnitude(f) or 0), f.key))[:limit]
-    if not ordered:
+    """What matters most, one object a line: broken live data first, then risks, then latent problems;
+    each a plain sentence, with the other findings on the same object, a link to it and its fix."""
+    objects = ranking.by_object(audit)[:limit]
+    if not objects:
         return HTML("<p><i>Nothing to report.</i></p>")
     items = []
-    for f in ordered:
-        check = checks.get(f.check)
-        area = check.area if check else ""
-        fix = ' · <a href="fixes.sql">fix in fixes.sql</a>' if f.fix else ""
-        sentence = html.escape(redact(plain_sentence(f, check.sentence if check else None)))
-        items.append(f'<li><span class="sev-{f.severity}">{f.severity}</span>: {sentence}'
-                     f' <small>(<a href="{html.escape(area)}.html">{html.escape(area)} page</a>{fix})</small></li>')
+    for o in objects:
+        f = o.first
+        also = o.labels[1:]
+        also_text = f' <span class="also">· also: {html.escape(redact(" · ".join(also)))}</span>' if also else ""
+        fix = o.fixes
+        block = (f"<details><summary>fix</summary><pre>{html.escape(redact(fix))}</pre></details>" if fix else "")
+        items.append(f'<li><span class="sev-{f.severity}">{f.severity}</span> · '
+                     f'{html.escape(redact(ranking.sentence(f)))}{also_text} <small>(<a href="#{html.escape(f.key)}">'
+                     f'{html.escape(o.name)}</a> · {html.escape(TIERS[o.tier])})</small>{block}</li>')
     return HTML(f'<ol class="pgvet-top">{"".join(items)}</ol>')
+
+
+def _checks_of(audit: AuditRun, area: str = "") -> list[CheckResult]:
+    """The run's checks (of one area), ranked like their findings: tier, then severity."""
+    order = {c.id: (ranking.TIER_ORDER.get(c.tier, 9), i) for i, c in enumerate(load_checks())}
+    return sorted((c for c in audit.checks if not area or c.area == area),
+                  key=lambda c: (order.get(c.id, (9, 0))[0], ranking.SEVERITY_ORDER.get(c.severity, 9),
+                                 order.get(c.id, (9, 0))[1]))
+
+
+def check_summary(audit: AuditRun, area: str = "") -> Table:
+    """One row per check: how many findings, the worst few, the total harm, whether it checked everything."""
+    table = Table([Column("check", raw=True), Column("area"), Column("tier"), Column("findings", numeric=True),
+                   Column("total harm", numeric=True), Column("worst", raw=True), Column("status", css="status")],
+                  filters=("tier", "status") if not area else ())
+    for c in _checks_of(audit, area):
+        meta = ranking.check_of(c.id)
+        unit = meta.harm.get("unit", "") if meta else ""
+        total = ranking.check_totals(c.findings).get(c.id)
+        worst = ranking.ranked(c.findings)[:3]
+        table.add([(f'<a href="#check-{html.escape(c.id)}">{html.escape(c.title)}</a>', c.title), c.area,
+                   meta.tier if meta else "", len(c.findings), (_harm_text(total, unit), total),
+                   (", ".join(f'<a href="#{html.escape(f.key)}">{html.escape(ranking.object_name(f))}</a>'
+                              for f in worst), ""), c.status])
+    return table
+
+
+def _doc_html(check_id: str, ran: str) -> str:
+    import mistune
+
+    meta = ranking.check_of(check_id)
+    if meta is None:
+        return ""
+    doc = mistune.html(meta.doc)
+    return (f"{doc}<p><b>The SQL pgvet ran</b> ({html.escape(meta.path.parent.name + '/' + meta.path.name)}, "
+            f"{html.escape(ran)}):</p><pre>{html.escape(meta.sql)}</pre>")
+
+
+def area_findings(audit: AuditRun, area: str) -> HTML:
+    """Every finding of one area, by section then check: a line that sums the check up, its doc and SQL
+    (collapsed), then its findings table with its own metrics as columns."""
+    parts = []
+    checks = _checks_of(audit, area)
+    sections = list(dict.fromkeys((ranking.check_of(c.id).section if ranking.check_of(c.id) else c.title)
+                                  for c in checks))
+    for section in sections:
+        parts.append(f"<h3>{html.escape(section)}</h3>")
+        for c in checks:
+            meta = ranking.check_of(c.id)
+            if (meta.section if meta else c.title) != section:
+                continue
+            parts.append(_check_block(c))
+    return HTML("".join(parts))
+
+
+def _check_block(c: CheckResult) -> str:
+    meta = ranking.check_of(c.id)
+    unit = meta.harm.get("unit", "") if meta else ""
+    worst = ranking.ranked(c.findings)[:3]
+    largest = "; ".join(f"{ranking.object_name(f)} {_harm_text(ranking.harm(f), unit)}".strip() for f in worst)
+    total = ranking.check_totals(c.findings).get(c.id)
+    if c.findings:
+        head = (f"{plural(len(c.findings), 'finding')}" + (f", {_harm_text(total, unit)} in all" if total else "")
+                + (f" (worst: {html.escape(redact(largest))})" if largest else ""))
+    else:
+        head = "nothing found" if c.status == "ok" else "nothing found, but not everything was checked"
+    gap = (f'<p class="pgvet-note">{html.escape(c.status)}: {html.escape(redact(c.reason or ""))}'
+           + (": " + html.escape(redact("; ".join(c.unchecked[:10]))) if c.unchecked else "") + "</p>"
+           if c.status != "ok" else "")
+    notes = "".join(f'<p class="pgvet-note">{html.escape(redact(n))}</p>' for n in c.notes)
+    ran = ", ".join(f"{k}={v}" for k, v in c.params.items()) or "no parameters"
+    doc = _doc_html(c.id, ran)
+    return (f'<h4 id="check-{html.escape(c.id)}">{html.escape(c.title)} <small>· {head}</small></h4>{gap}{notes}'
+            f'<details class="pgvet-doc"><summary>Why it matters, how to fix, false positives, and the SQL pgvet '
+            f'ran</summary>{doc}</details><template id="doc-{html.escape(c.id)}">{doc}</template>'
+            + (check_findings_table(c).html() if c.findings else ""))
+
+
+def fixes_text(audit: AuditRun) -> HTML:
+    """fixes.sql in the page (collapsed): every suggested statement, grouped by check."""
+    text = fixes_sql(audit)
+    count = sum(1 for f in audit.findings if f.fix)
+    return HTML(f'<details id="fixes"><summary>Show fixes.sql: {plural(count, "finding")} with a suggested fix'
+                f'</summary><pre>{html.escape(redact(text))}</pre></details>')
 
 
 def changes(audit: AuditRun, reports_root: str = "", day: str = "") -> HTML:

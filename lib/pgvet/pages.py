@@ -1,8 +1,9 @@
-"""Render report pages: each notebook is executed by Papermill and exported to HTML in a process of
-its own (its own working directory and environment), from a saved run — no database connection.
+"""Render report sections: each notebook is executed by Papermill and exported to an HTML section in a
+process of its own (its own working directory and environment), from a saved run — no database connection.
+`export.assemble` then puts the sections into the report's one page.
 
-    python -m pgvet.pages SPEC.json      SPEC: notebook, executed, html, title, parameters
-Exit 0: page written; 1: a cell failed (the page shows the error); 2: the notebook could not run.
+    python -m pgvet.pages SPEC.json      SPEC: notebook, executed, section, name, parameters
+Exit 0: section written; 1: a cell failed (the section shows the error); 2: the notebook could not run.
 """
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ SECRET_ENV = ("PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSERVICEFILE", "PGVET_D
 class Page:
     notebook: str
     executed: str
-    html: str
-    title: str
+    section: str            # where the exported section goes
+    name: str               # the section's anchor and its name in the navigation bar
     parameters: dict
 
 
@@ -91,7 +92,7 @@ def main(spec_path: str) -> int:
     import nbformat
     import papermill
 
-    from .export import notebook_to_html, redacted
+    from .export import notebook_to_section, redacted
     from .redact import redact
 
     page = Page(**json.loads(Path(spec_path).read_text()))
@@ -110,7 +111,7 @@ def main(spec_path: str) -> int:
               file=sys.stderr)
         return 2
     nbformat.write(redacted(nbformat.read(page.executed, as_version=4)), page.executed)
-    notebook_to_html(page.executed, page.html, title=page.title)
+    notebook_to_section(page.executed, page.section)
     return status
 
 

@@ -1,27 +1,43 @@
-"""Plots are pure functions: results in, plotly Figure out."""
+"""Plots are pure functions: results in, plotly Figure out — or, when a chart would have fewer than two
+points (one bar, one box, a trend of one report), a line that says why nothing is drawn. Findings are
+picked by the metrics they carry and the check headers' harm metric, never by check id."""
 from __future__ import annotations
 
-import plotly.graph_objects as go
+import html
 
-from .results import SEVERITIES, AuditRun
+import plotly.graph_objects as go
+from IPython.display import HTML
+
+from . import ranking
+from .results import SEVERITIES, AuditRun, Finding
 
 SEVERITY_COLOURS = {"critical": "#c62828", "warning": "#f9a825", "info": "#1565c0"}
 
 
-def nothing_to_draw(title: str, why: str) -> go.Figure:
-    """A short figure that says why a chart is empty, instead of empty axes."""
-    fig = go.Figure()
-    fig.add_annotation(text=why, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font=dict(size=14))
-    fig.update_layout(title=title, height=160, template="plotly_white", margin=dict(l=20, r=20, t=50, b=20),
-                      xaxis=dict(visible=False), yaxis=dict(visible=False))
-    return fig
+def nothing_to_draw(title: str, why: str) -> HTML:
+    """In place of a chart that would show nothing: its title and why."""
+    return HTML(f'<p class="pgvet-note">{html.escape(title)}: not drawn, {html.escape(why)}.</p>')
 
 
-def _why_empty(run: AuditRun, check_id: str, none: str) -> str:
-    check = next((c for c in run.checks if c.id == check_id), None)
-    if check is None:
-        return f"{check_id} did not run in this report"
-    return none if check.status == "ok" else f"{check_id} {check.status}: {check.reason}"
+def _drawn(fig: go.Figure, points: int, why: str):
+    """`fig` when it has at least two points to compare, else a line saying why it is not drawn."""
+    return fig if points >= 2 else nothing_to_draw(fig.layout.title.text or "chart", why if points == 0 else
+                                                    "only one item to show; the table below has it")
+
+
+def _with(run: AuditRun, *metrics: str) -> list[Finding]:
+    """Findings that carry every one of `metrics`."""
+    return [f for f in run.findings if all(f.metrics.get(m) is not None for m in metrics)]
+
+
+def _harm_of(run: AuditRun, metric: str) -> list[Finding]:
+    """Findings whose check sizes its harm with `metric` (per the check's header)."""
+    return [f for f in run.findings if (ranking.check_of(f) and ranking.check_of(f).harm.get("metric") == metric)]
+
+
+def _title(f: Finding) -> str:
+    check = ranking.check_of(f)
+    return check.title if check else f.check
 
 
 def findings_by_area(run: AuditRun) -> go.Figure:
@@ -34,7 +50,7 @@ def findings_by_area(run: AuditRun) -> go.Figure:
         fig.add_bar(name=sev, x=areas, y=counts, marker_color=SEVERITY_COLOURS[sev])
     fig.update_layout(barmode="stack", title="Findings by area and severity", yaxis_title="findings",
                       height=360, margin=dict(l=40, r=20, t=50, b=40), template="plotly_white")
-    return fig
+    return _drawn(fig, len({area_of[f.check] for f in run.findings}), "no findings")
 
 
 def check_durations(run: AuditRun) -> go.Figure:
@@ -50,20 +66,22 @@ def check_durations(run: AuditRun) -> go.Figure:
 
 
 def orphans_by_reference(run: AuditRun) -> go.Figure:
-    """Horizontal bars: rows that point nowhere, per reference (orphans and unresolvable values)."""
-    bars = sorted(((f.key.split(":", 1)[1], f.metrics.get("orphans") or f.metrics.get("non_null") or 0, f.check)
-                   for f in run.findings if f.check in ("orphaned_rows", "reference_type_mismatch")),
-                  key=lambda b: b[1])
-    colours = {"orphaned_rows": SEVERITY_COLOURS["critical"], "reference_type_mismatch": "#6a1b9a"}
-    fig = go.Figure(go.Bar(x=[b[1] for b in bars], y=[b[0] for b in bars], orientation="h", text=[b[1] for b in bars],
-                           textposition="auto", marker_color=[colours[b[2]] for b in bars],
-                           hovertext=["orphaned rows" if b[2] == "orphaned_rows" else "values of the wrong type"
-                                      for b in bars]))
-    fig.update_layout(title="Rows that point nowhere (red: orphans; purple: wrong type, none can be joined)",
-                      height=140 + 30 * max(len(bars), 1), margin=dict(l=20, r=20, t=50, b=40),
-                      template="plotly_white", xaxis_title="rows")
+    """Horizontal bars: rows broken now in live data, per reference (orphans, values that can never join)."""
+    live = [f for f in run.findings if ranking.check_of(f) and ranking.check_of(f).tier == "live"
+            and (ranking.harm(f) or 0) > 0]
+    bars = {}
+    for f in live:   # one bar per reference and check: the same orphans are not drawn twice
+        bars.setdefault((ranking.object_name(f), _title(f)), ranking.harm(f))
+    fig = go.Figure()
+    for title in dict.fromkeys(t for _, t in bars):
+        mine = sorted(((o, v) for (o, t), v in bars.items() if t == title), key=lambda b: b[1])
+        fig.add_bar(name=title, x=[v for _, v in mine], y=[o for o, _ in mine], orientation="h",
+                    text=[f"{v:,}" for _, v in mine], textposition="auto")
+    fig.update_layout(title="Rows that point nowhere, per reference", barmode="group",
+                      height=160 + 30 * max(len(bars), 1), margin=dict(l=20, r=20, t=50, b=40),
+                      template="plotly_white", xaxis_title="rows", legend=dict(orientation="h", y=-0.2))
     fig.update_yaxes(automargin=True)
-    return fig
+    return _drawn(fig, len(bars), "no rows point nowhere")
 
 
 def reference_graph(frame) -> go.Figure:
@@ -91,7 +109,7 @@ def reference_graph(frame) -> go.Figure:
     fig.update_layout(title="References between tables (red: broken; dashed: not declared)", height=620,
                       xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
                       margin=dict(l=20, r=20, t=50, b=20), template="plotly_white")
-    return fig
+    return _drawn(fig, len(edges), "no references")
 
 
 def seq_scan_scatter(activity, hot_tables=()) -> go.Figure:
@@ -107,7 +125,7 @@ def seq_scan_scatter(activity, hot_tables=()) -> go.Figure:
     fig.update_layout(title="Table size vs rows read by sequential scans (red: hot spots)", height=420,
                       xaxis_title="table size (MB)", yaxis_title="rows read sequentially",
                       margin=dict(l=60, r=20, t=50, b=50), template="plotly_white")
-    return fig
+    return _drawn(fig, len(activity), "no table activity was captured")
 
 
 def index_usage(activity, top: int = 15) -> go.Figure:
@@ -121,69 +139,63 @@ def index_usage(activity, top: int = 15) -> go.Figure:
     fig.update_layout(barmode="stack", title="How the busiest tables are read", height=140 + 26 * len(busiest),
                       margin=dict(l=20, r=20, t=50, b=40), template="plotly_white", xaxis_title="scans")
     fig.update_yaxes(automargin=True)
-    return fig
+    return _drawn(fig, int((busiest["seq_scan"] + busiest["idx_scan"] > 0).sum()), "no table has been read yet")
 
 
 def index_waste(run: AuditRun) -> go.Figure:
-    """Disk taken by indexes that serve no query: unused, duplicate, redundant, invalid."""
-    checks = ("unused_indexes", "duplicate_indexes", "redundant_indexes", "invalid_indexes")
-    bars = sorted(((f"{f.table}.{f.object}", f.metrics.get("index_bytes") or 0, f.check)
-                   for f in run.findings if f.check in checks), key=lambda b: b[1])
+    """Disk taken by indexes that serve no query (every finding sized by index bytes), per check."""
+    found = _harm_of(run, "index_bytes")
     fig = go.Figure()
-    for check in checks:
-        mine = [b for b in bars if b[2] == check]
-        if mine:
-            fig.add_bar(name=check.replace("_", " "), y=[b[0] for b in mine], x=[b[1] / 1024 ** 2 for b in mine],
-                        orientation="h")
+    for title in dict.fromkeys(_title(f) for f in found):
+        mine = sorted((f for f in found if _title(f) == title), key=lambda f: f.metrics.get("index_bytes") or 0)
+        fig.add_bar(name=title, y=[f"{f.table}.{f.object}" for f in mine],
+                    x=[(f.metrics.get("index_bytes") or 0) / 1024 ** 2 for f in mine], orientation="h")
     fig.update_layout(title="Indexes that cost writes and disk without serving reads (MB)",
-                      height=160 + 28 * max(len(bars), 1), margin=dict(l=20, r=20, t=50, b=40),
-                      template="plotly_white", xaxis_title="MB")
+                      height=160 + 28 * max(len(found), 1), margin=dict(l=20, r=20, t=50, b=40),
+                      template="plotly_white", xaxis_title="MB", legend=dict(orientation="h", y=-0.2))
     fig.update_yaxes(automargin=True)
-    return fig
+    return _drawn(fig, len(found), "no index costs without serving")
 
 
 def waste_treemap(run: AuditRun) -> go.Figure:
-    """Wasted bytes by table and index (estimates), one box per relation."""
-    ids, labels, parents, values = ["tables", "indexes"], ["tables", "indexes"], ["", ""], [0, 0]
-    for f in run.findings:
-        if f.check in ("table_bloat", "index_bloat") and f.metrics.get("wasted_bytes"):
-            group = "tables" if f.check == "table_bloat" else "indexes"
-            name = f"{f.schema}.{f.table}" + (f" / {f.object}" if f.object else "")
-            ids.append(f.key)
-            labels.append(f"{name}<br>{f.metrics['wasted_bytes'] / 1024 ** 2:.1f} MB")
-            parents.append(group)
-            values.append(f.metrics["wasted_bytes"])
-    fig = go.Figure(go.Treemap(ids=ids, labels=labels, parents=parents, values=values, branchvalues="remainder",
-                               marker=dict(colors=["#ffcc80", "#b3e5fc"] + ["#ef6c00" if p == "tables" else "#0277bd"
-                                                                           for p in parents[2:]])))
+    """Wasted bytes by relation (estimates), one box per table or index, grouped by check."""
+    found = [f for f in _harm_of(run, "wasted_bytes") if f.metrics.get("wasted_bytes")]
+    groups = list(dict.fromkeys(_title(f) for f in found))
+    ids, labels, parents, values = list(groups), list(groups), [""] * len(groups), [0] * len(groups)
+    for f in found:
+        name = f"{f.schema}.{f.table}" + (f" / {f.object}" if f.object else "")
+        ids.append(f.key)
+        labels.append(f"{name}<br>{f.metrics['wasted_bytes'] / 1024 ** 2:.1f} MB")
+        parents.append(_title(f))
+        values.append(f.metrics["wasted_bytes"])
+    fig = go.Figure(go.Treemap(ids=ids, labels=labels, parents=parents, values=values, branchvalues="remainder"))
     fig.update_layout(title="Where space is wasted (estimate)", height=420, margin=dict(l=10, r=10, t=50, b=10))
-    return fig
+    return _drawn(fig, len(found), "no wasted space found")
 
 
 def estimate_vs_exact(run: AuditRun) -> go.Figure:
     """Estimated and measured bloat, side by side, where pgstattuple measured it."""
     rows = [(f"{f.table}" + (f".{f.object}" if f.object else ""), f.metrics["bloat_pct"], f.metrics["exact_bloat_pct"])
-            for f in run.findings if f.check in ("table_bloat", "index_bloat") and "exact_bloat_pct" in f.metrics]
+            for f in _with(run, "bloat_pct", "exact_bloat_pct")]
     fig = go.Figure()
     fig.add_bar(name="estimate", x=[r[0] for r in rows], y=[r[1] for r in rows], marker_color="#ffb74d")
     fig.add_bar(name="measured (pgstattuple)", x=[r[0] for r in rows], y=[r[2] for r in rows], marker_color="#ef6c00")
-    fig.update_layout(barmode="group", title="Bloat: estimate vs measurement (%)" if rows else
-                      "Bloat: no measurement (run with --param exact_bloat=true)", height=340, yaxis_title="% wasted",
+    fig.update_layout(barmode="group", title="Bloat: estimate vs measurement (%)", height=340, yaxis_title="% wasted",
                       margin=dict(l=50, r=20, t=50, b=60), template="plotly_white")
-    return fig
+    return _drawn(fig, 2 * len(rows), "nothing was measured (run with --param exact_bloat=true)")
 
 
 def dead_rows(run: AuditRun) -> go.Figure:
     """Dead-row share per table, with when it was last vacuumed."""
     rows = sorted(((f.table, f.metrics["dead_pct"], f.metrics.get("last_any_vacuum") or "never")
-                   for f in run.findings if f.check == "dead_tuples"), key=lambda r: r[1])
+                   for f in _with(run, "dead_pct")), key=lambda r: r[1])
     fig = go.Figure(go.Bar(x=[r[1] for r in rows], y=[r[0] for r in rows], orientation="h",
                            text=[f"{r[1]}% · last vacuum: {r[2]}" for r in rows], textposition="auto",
                            marker_color=SEVERITY_COLOURS["warning"]))
     fig.update_layout(title="Dead rows waiting for VACUUM (% of rows)", height=140 + 30 * max(len(rows), 1),
                       margin=dict(l=20, r=20, t=50, b=40), template="plotly_white", xaxis=dict(range=[0, 100]))
     fig.update_yaxes(automargin=True)
-    return fig
+    return _drawn(fig, len(rows), "no table carries many dead rows")
 
 
 def headroom(frame) -> go.Figure:
@@ -199,42 +211,36 @@ def headroom(frame) -> go.Figure:
                       height=140 + 28 * max(len(frame), 1), xaxis=dict(range=[0, 100], title="% of the limit"),
                       margin=dict(l=20, r=20, t=50, b=40), template="plotly_white")
     fig.update_yaxes(automargin=True)
-    return fig
+    return _drawn(fig, len(frame), "no counter with a limit was captured")
 
 
 def migration_findings(run: AuditRun) -> go.Figure:
     """Lint findings per migration file, stacked by severity, in apply order."""
-    lint = [f for f in run.findings if f.check == "migration_lint"]
-    title = "Risky statements per migration file (apply order)"
-    if not lint:
-        return nothing_to_draw(title, _why_empty(run, "migration_lint", "no risky statements in the migration files"))
+    lint = _with(run, "file", "line")
     files = list(dict.fromkeys(f.table for f in lint))
     fig = go.Figure()
     for sev in SEVERITIES:
         fig.add_bar(name=sev, x=files, y=[sum(1 for f in lint if f.table == name and f.severity == sev)
                                           for name in files], marker_color=SEVERITY_COLOURS[sev])
-    fig.update_layout(barmode="stack", title=title, height=340,
+    fig.update_layout(barmode="stack", title="Risky statements per migration file (apply order)", height=340,
                       margin=dict(l=40, r=20, t=50, b=80), template="plotly_white", yaxis_title="statements")
-    return fig
+    return _drawn(fig, len(files), "no risky statement in the migration files")
 
 
 def migration_timeline(run: AuditRun) -> go.Figure:
     """Each risky statement at its file (x, apply order) and line (y), coloured by severity."""
-    lint = [f for f in run.findings if f.check == "migration_lint" and f.metrics.get("line")]
-    title = "Timeline: where in the migrations the risky statements are"
-    if not lint:
-        return nothing_to_draw(title, _why_empty(run, "migration_lint", "no risky statements in the migration files"))
+    lint = _with(run, "file", "line")
     fig = go.Figure()
     for sev in SEVERITIES:
         mine = [f for f in lint if f.severity == sev]
         fig.add_scatter(name=sev, x=[f.table for f in mine], y=[f.metrics["line"] for f in mine], mode="markers",
                         marker=dict(size=14, color=SEVERITY_COLOURS[sev], symbol="diamond"),
                         hovertext=[f"{f.metrics['rule']}: {f.detail}" for f in mine], hoverinfo="text")
-    fig.update_layout(title=title, height=380,
+    fig.update_layout(title="Timeline: where in the migrations the risky statements are", height=380,
                       xaxis=dict(categoryorder="array", categoryarray=list(dict.fromkeys(f.table for f in lint))),
                       yaxis=dict(autorange="reversed", title="line"), margin=dict(l=50, r=20, t=50, b=80),
                       template="plotly_white")
-    return fig
+    return _drawn(fig, len(lint), "no risky statement in the migration files")
 
 
 def widest_columns(frame) -> go.Figure:
@@ -247,35 +253,49 @@ def widest_columns(frame) -> go.Figure:
     fig.update_layout(title="Widest columns (average bytes per row)", height=140 + 26 * max(len(frame), 1),
                       margin=dict(l=20, r=20, t=50, b=40), template="plotly_white", xaxis_title="bytes per row")
     fig.update_yaxes(automargin=True)
-    return fig
+    return _drawn(fig, len(frame), "no variable-width column has statistics")
 
 
 def partition_candidates(run: AuditRun) -> go.Figure:
     """Tables that could be partitioned, by size."""
     rows = sorted(((f"{f.schema}.{f.table} by {f.metrics['time_column']}", f.metrics["table_bytes"])
-                   for f in run.findings if f.check == "partitioning_candidates"), key=lambda r: r[1])
+                   for f in _with(run, "time_column", "table_bytes")), key=lambda r: r[1])
     fig = go.Figure(go.Bar(x=[r[1] / 1024 ** 3 for r in rows], y=[r[0] for r in rows], orientation="h",
                            marker_color="#0277bd", text=[f"{r[1] / 1024 ** 3:.2f} GB" for r in rows],
                            textposition="auto"))
     fig.update_layout(title="Partitioning candidates by size (GB)", height=140 + 30 * max(len(rows), 1),
                       margin=dict(l=20, r=20, t=50, b=40), template="plotly_white")
     fig.update_yaxes(automargin=True)
-    return fig
+    return _drawn(fig, len(rows), "no table to partition")
 
 
 def trends(frame) -> go.Figure:
-    """Findings by severity and the key numbers across the dated reports of one target."""
+    """Across the dated reports of one target: findings by severity, then one chart per unit of harm
+    (rows, bytes …), a line per check. Drawn from two reports on."""
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("findings by severity", "key numbers"))
+    if len(frame) < 2:
+        return nothing_to_draw("Trend", "this is the first report of this target; the trend starts with the second")
+    harm = [h if isinstance(h, dict) else {} for h in frame.get("harm", [{}] * len(frame))]
+    lines: dict[str, dict[str, list]] = {}     # unit -> check title -> values per report
+    for i, totals in enumerate(harm):
+        for check_id, value in totals.items():
+            check = ranking.check_of(check_id)
+            if check is None or check.harm.get("cumulative"):
+                continue   # counters since a statistics reset only grow: a trend of them says nothing
+            unit = check.harm.get("unit", "")
+            lines.setdefault(unit, {}).setdefault(check.title, [None] * len(frame))[i] = value
+    units = sorted(lines)
+    fig = make_subplots(rows=1 + len(units), cols=1, subplot_titles=["findings by severity"] + units,
+                        vertical_spacing=0.12 if units else 0.2)
     for sev in SEVERITIES:
         fig.add_scatter(x=frame["day"], y=frame[sev], name=sev, mode="lines+markers",
-                        line=dict(color=SEVERITY_COLOURS[sev]), row=1, col=1)
-    for label in ("orphaned rows", "wasted bytes", "rows read sequentially"):
-        if label in frame:
-            fig.add_scatter(x=frame["day"], y=frame[label], name=label, mode="lines+markers", row=1, col=2)
-    fig.update_yaxes(type="log", row=1, col=2)
+                        line=dict(color=SEVERITY_COLOURS[sev]), row=1, col=1, legendgroup="severity")
+    for row, unit in enumerate(units, start=2):
+        for title, values in lines[unit].items():
+            fig.add_scatter(x=frame["day"], y=[v or 0 for v in values], name=title, mode="lines+markers", row=row, col=1)
+        fig.update_yaxes(title_text=unit, row=row, col=1)
     fig.update_xaxes(type="category")   # one point per dated report, not a time scale
-    fig.update_layout(title=f"Trend over {len(frame)} report(s)", height=360, template="plotly_white",
-                      margin=dict(l=50, r=20, t=70, b=40))
+    fig.update_layout(title=f"Trend over {len(frame)} reports", height=300 + 260 * len(units), template="plotly_white",
+                      margin=dict(l=60, r=20, t=70, b=40))
     return fig

@@ -4,8 +4,9 @@
     →  AuditRun.save(staging)  →  fixes.sql, history.json  →  pages (notebooks, each its own process,
     rendering the saved run, no connection)  →  publish (swap under a lock; failures kept aside)
 
-reports/<date>/<target>/: index.html (overview), <area>.html per area, findings.json, pages.json,
-fixes.sql, history.json and the executed notebooks with secrets removed.
+reports/<date>/<target>/: index.html (the whole report in one self-contained page: the overview, then a
+section per area), findings.json, pages.json, fixes.sql, history.json and the executed notebooks with
+secrets removed.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from .errors import PgvetError
 from .fixes import write_fixes
 from .history import write_history
 from .options import RunOptions
-from .pages import NOTEBOOKS, Page, render
+from .export import Section, assemble
+from .pages import NOTEBOOKS, Page, Rendered, render
 from .publish import INCOMPLETE, PARTIAL_SEPARATOR, publish, publish_failure, report_folder, staging, write_index
 from .results import RUN_FILE, AuditRun
 from .runner import quiet
@@ -70,24 +72,36 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
         audit.save(work)
         write_fixes(audit, work / "fixes.sql")
         write_history(audit, work, day.isoformat())
-        title = f"pgvet — {target.name} — {day.isoformat()}"
         common = {"run": ".", "target": target.name}
-        pages = [Page(str(notebook), str(work / "overview.ipynb"), str(work / "index.html"), title,
+        pages = [Page(str(notebook), str(work / "overview.ipynb"), str(work / ".overview.section.html"), "overview",
                       {**common, "day": day.isoformat(), "reports_root": str(root)})]
-        pages += [Page(str(nb), str(work / nb.name), str(work / f"{nb.stem}.html"), f"{title} — {nb.stem}",
+        pages += [Page(str(nb), str(work / nb.name), str(work / f".{nb.stem}.section.html"), nb.stem,
                        {**common, "only": nb.stem}) for nb in area_notebooks(only)]
         say(f"{target.name}: rendering {len(pages)} pages")
         rendered = render(pages, work, options.page_jobs)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    page = assemble_page(rendered, work / "index.html", f"pgvet — {target.name} — {day.isoformat()}",
+                         Path(root.name) / final.relative_to(root))
     failed = next((r.error for r in rendered if r.error), None)
     if failed:
         log = "\n".join(f"{Path(r.page.notebook).name}: {r.error or 'ok'}" for r in rendered)
-        page = publish_failure(final, failed, log, work)
+        page.rename(work / "report.html")    # the sections it could render; index.html becomes the error page
+        error_page = publish_failure(final, failed, log, work)
         write_index(root)
-        return Report(page.parent, page, page.parent / RUN_FILE, failed, audit, [page])
+        return Report(error_page.parent, error_page, error_page.parent / RUN_FILE, failed, audit, [error_page])
     publish(work, final)
     write_index(root)
-    return Report(final, final / "index.html", final / RUN_FILE, None, audit,
-                  [final / Path(p.html).name for p in pages])
+    return Report(final, final / "index.html", final / RUN_FILE, None, audit, [final / "index.html"])
+
+
+def assemble_page(rendered: list[Rendered], path: Path, title: str, folder: Path) -> Path:
+    """The report's one page from the sections that were written (their files are removed)."""
+    sections = []
+    for r in rendered:
+        section = Path(r.page.section)
+        if section.exists():
+            sections.append(Section(r.page.name, r.page.name, section.read_text()))
+            section.unlink()
+    return assemble(sections, path, title, str(folder))

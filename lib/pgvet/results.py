@@ -11,6 +11,10 @@ from pathlib import Path
 from .redact import redact
 
 SEVERITIES = ("critical", "warning", "info")
+# How findings are ranked, first to last: what is broken now in live data, then risks to availability
+# and performance, then what may become a problem (migration files, hygiene). Each check declares its tier.
+TIERS = {"live": "broken now in live data", "risk": "availability and performance risk",
+         "latent": "latent risk: migration files and hygiene"}
 # ok: checked everything; partial: some objects could not be checked (listed in `unchecked`);
 # timeout / error: the check did not finish; skipped: it could not run here (reason says why).
 STATUSES = ("ok", "partial", "timeout", "error", "skipped")

@@ -6,7 +6,11 @@
 -- params:
 --   min_dead_pct: 20
 --   min_dead_tuples: 1000
--- sentence: "{table} carries {dead_tuples} dead rows ({dead_pct}% of its rows); last vacuumed {last_any_vacuum}"
+-- sentence: "{table} carries {dead_tuples:# dead row} ({dead_pct}% of its rows); last vacuumed: {last_any_vacuum}"
+-- tier: risk
+-- harm: {metric: dead_tuples, unit: rows}
+-- label: "{dead_tuples:# dead row}"
+-- section: "Maintenance"
 -- ---
 -- Dead rows (deleted or updated versions no transaction can see any more) waiting for VACUUM:
 -- n_dead_tup against live + dead, with the last manual and automatic vacuum. Counts come from

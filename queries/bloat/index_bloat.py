@@ -11,7 +11,11 @@ params:
   critical_pct: 90
   exact_bloat: false
   exact_min_bytes: 1048576
-sentence: "{object} on {table} wastes about {wasted_bytes} bytes ({bloat_pct}% of the index)"
+sentence: "{object} on {table} wastes about {wasted_bytes} ({bloat_pct}% of the index)"
+tier: risk
+harm: {metric: wasted_bytes, unit: bytes}
+label: "{wasted_bytes} wasted"
+section: "Wasted space"
 ---
 Expected size of each valid, non-partial btree from the table's reltuples and the indexed
 columns' pg_stats widths (8-byte index tuple header, null bitmap, MAXALIGN, 4-byte line pointer,

@@ -7,6 +7,10 @@
 --   warn_pct: 75
 --   critical_pct: 90
 -- sentence: "{table}.{column} has used {used_pct}% of its {column_type} range"
+-- tier: risk
+-- harm: {metric: used_pct, unit: "% of the range"}
+-- label: "{used_pct}% of its range used"
+-- section: "Headroom"
 -- ---
 -- For each sequence that feeds a column (serial, identity, or a DEFAULT nextval()), the last
 -- value against the maximum of the COLUMN's type (an int4 column fed by a bigint sequence

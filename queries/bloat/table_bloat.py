@@ -11,7 +11,11 @@ params:
   critical_pct: 90
   exact_bloat: false
   exact_min_bytes: 1048576
-sentence: "{table} wastes about {wasted_bytes} bytes ({bloat_pct}% of its heap)"
+sentence: "{table} wastes about {wasted_bytes} ({bloat_pct}% of its heap)"
+tier: risk
+harm: {metric: wasted_bytes, unit: bytes}
+label: "{wasted_bytes} wasted"
+section: "Wasted space"
 ---
 Estimate in the style of ioguix/pgsql-bloat-estimation (ESTIMATE below): the expected heap size
 from reltuples and pg_stats column widths (tuple header, null bitmap, alignment, item pointers,

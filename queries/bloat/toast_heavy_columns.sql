@@ -7,7 +7,11 @@
 -- params:
 --   min_avg_width: 512
 --   min_toast_bytes: 104857600
--- sentence: "{table}.{column} ({column_type}) averages {avg_width} bytes per row; the table keeps {toast_bytes} bytes in TOAST"
+-- sentence: "{table}.{column} ({column_type}) averages {avg_width:# byte} per row; the table keeps {toast_bytes} in TOAST"
+-- tier: latent
+-- harm: {metric: toast_bytes, unit: bytes}
+-- label: "wide column ({avg_width:# byte} a row)"
+-- section: "Wasted space"
 -- ---
 -- Variable-width columns that are wide inline (pg_stats avg_width >= `min_avg_width`) or that
 -- live in a table whose TOAST relation is large (>= `min_toast_bytes`). pg_stats measures a

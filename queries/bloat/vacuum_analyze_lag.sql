@@ -6,6 +6,10 @@
 -- params:
 --   overdue_factor: 2
 -- sentence: "{table}: {reason}"
+-- tier: risk
+-- harm: {metric: dead_tuples, unit: rows}
+-- label: "vacuum or analyze overdue"
+-- section: "Maintenance"
 -- ---
 -- Reasons, for tables with rows: autovacuum disabled on the table; never analysed; changes since
 -- the last ANALYZE beyond `overdue_factor` times autovacuum's own analyze trigger

@@ -7,6 +7,10 @@
 --   warn_age: 1300000000
 --   critical_age: 1400000000
 -- sentence: "{object} has a transaction ID age of {xid_age} ({pct_of_limit}% of the way to the wraparound stop)"
+-- tier: risk
+-- harm: {metric: xid_age, unit: "transaction IDs"}
+-- label: "transaction ID age {xid_age}"
+-- section: "Headroom"
 -- ---
 -- The database and each table: age(datfrozenxid / relfrozenxid) and mxid_age(datminmxid /
 -- relminmxid), against `warn_age` / `critical_age` (check_postgres: 1.3 B / 1.4 B) and the hard

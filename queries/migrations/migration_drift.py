@@ -9,6 +9,9 @@ params:
   migrations_dir: ""
   hints_file: ""
 sentence: "{table}: {kind} ({detail})"
+tier: risk
+label: "{kind}"
+section: "Drift: what the migrations meant vs what the database has"
 ---
 Replays the parsed migrations into the intended schema (tables, column types, primary and
 foreign keys, indexes) and compares it with the live catalog: foreign keys the migrations

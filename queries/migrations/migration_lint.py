@@ -8,7 +8,11 @@ reads: data
 params:
   migrations_dir: ""
   hints_file: ""
-sentence: "{file} line {line}: {rule} on {target_table}"
+sentence: "Migration {file}, line {line}, on {target_table}: {detail}"
+tier: latent
+harm: {metric: rows_losing_reference, unit: rows}
+label: "risky migration statement"
+section: "Risky statements, file by file"
 ---
 Reads `migrations_dir` (nothing runs when it is empty) in the order its tool applies it, parses
 every statement with PostgreSQL's parser and applies the rules in lib/pgvet/migrations/lint.py
@@ -46,5 +50,9 @@ def findings(ctx):
             lost = rows_losing_reference(ctx, issue.table, issue.column, live)
             row["references_lost"] = "; ".join(f"{k}: {v} rows" for k, v in lost.items()) or None
             row["rows_losing_reference"] = sum(lost.values())
+            if lost:   # the harm in a manager's words: which rows lose what
+                row["detail"] = (f"rewrites {issue.column} with new values unrelated to the old ones: "
+                                 + "; ".join(f"{v:,} value{'s' if v != 1 else ''} of {k} would no longer match the "
+                                             "row they referred to" for k, v in lost.items()))
         rows.append(row)
     return rows

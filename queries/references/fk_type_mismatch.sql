@@ -4,6 +4,9 @@
 -- area: references
 -- severity: warning
 -- sentence: "{schema}.{table}.{column} is {column_type} but refers to {referenced_table}.{referenced_column}, which is {referenced_type}"
+-- tier: risk
+-- label: "foreign key of another type"
+-- section: "Columns whose type does not match their key"
 -- ---
 -- One row per declared FK column whose type or typmod differs from the key it references
 -- (int4 -> int8, varchar(50) -> text, numeric(10,2) -> numeric). Partition clones are skipped:

@@ -12,7 +12,11 @@ params:
   sample_rows: 1000000
   hints_file: ""
   migrations_dir: ""
-sentence: "{orphans} {table} rows point to {referenced_table} rows that cannot be found ({column})"
+sentence: "{table}.{column} holds {orphans:# value} with no matching {referenced_table} row: joins drop those rows and totals stop adding up"
+tier: live
+harm: {metric: orphans, unit: rows}
+label: "{orphans:# orphaned row}"
+section: "Rows that point nowhere"
 ---
 Counted for every declared foreign key (valid ones too: rows loaded with triggers disabled or
 under session_replication_role = replica bypass them) and every inferred reference whose types

@@ -8,7 +8,11 @@ severity: critical
 params:
   hints_file: ""
   migrations_dir: ""
-sentence: "{non_null} {table} rows keep {column} as {column_type}, which can never match {referenced_table}.{referenced_column} ({referenced_type})"
+sentence: "{table}.{column} is {column_type} but refers to {referenced_table}.{referenced_column} ({referenced_type}): none of its {non_null:# value} can ever be joined"
+tier: live
+harm: {metric: non_null, unit: rows}
+label: "can never join ({non_null:# row})"
+section: "Columns whose type does not match their key"
 ---
 A column that refers to another table's key (declared or inferred) but has no '=' with it:
 integer or varchar against uuid, and so on. No join can resolve it, and PostgreSQL rejects the

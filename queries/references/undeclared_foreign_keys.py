@@ -11,7 +11,11 @@ params:
   sample_rows: 1000000
   hints_file: ""
   migrations_dir: ""
-sentence: "{schema}.{table}.{column} refers to {referenced_table} but nothing enforces it ({orphans} orphaned rows)"
+sentence: "{schema}.{table}.{column} refers to {referenced_table} but nothing enforces it ({orphans:# orphaned row})"
+tier: live
+harm: {metric: orphans, unit: rows}
+label: "undeclared reference"
+section: "References nothing enforces"
 ---
 Inferred from names, comments, a hints file and the data (see lib/pgvet/references/inference.py);
 each finding says which evidence it rests on and how confident it is. Polymorphic references

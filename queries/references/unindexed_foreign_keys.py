@@ -9,7 +9,11 @@ params:
   min_table_rows: 0
   hints_file: ""
   migrations_dir: ""
-sentence: "{schema}.{table}({column}) has no index: every delete or key update on {referenced_table} scans {table_rows} rows"
+sentence: "{schema}.{table}({column}) has no index: every delete or key update on {referenced_table} scans {table_rows:# row}"
+tier: risk
+harm: {metric: table_rows, unit: rows}
+label: "no index"
+section: "References without an index"
 ---
 Declared foreign keys (DECLARED below) and inferred references from the references area whose
 columns are not the leading columns of a valid, non-partial index (in any order among those

@@ -4,6 +4,9 @@
 -- area: references
 -- severity: warning
 -- sentence: "{schema}.{table}.{column} -> {referenced_table} is declared but not enforced ({reason})"
+-- tier: live
+-- label: "foreign key not enforced"
+-- section: "References nothing enforces"
 -- ---
 -- NOT VALID constraints (never validated: old rows were not checked) and constraints whose RI
 -- triggers are disabled or fire only in replica mode (new rows are not checked either).

@@ -3,7 +3,11 @@
 -- title: Indexes identical to another index on the same table
 -- area: scans
 -- severity: warning
--- sentence: "{object} on {table} duplicates {duplicate_of}: {index_bytes} bytes and a second write on every change"
+-- sentence: "{object} on {table} duplicates {duplicate_of}: {index_bytes} and a second write on every change"
+-- tier: risk
+-- harm: {metric: index_bytes, unit: bytes}
+-- label: "duplicate index ({index_bytes})"
+-- section: "Indexes that cost without serving"
 -- ---
 -- Identical means: same method, key and INCLUDE columns, operator classes, collations,
 -- expressions and predicate. Of each identical group pgvet keeps the index that backs a

@@ -11,7 +11,11 @@ params:
   min_cost_reduction_pct: 50
 requires:
   extensions: [pg_stat_statements]
-sentence: "an index on {table}({column}) would serve {statements} statement(s)"
+sentence: "an index on {table}({column}) would serve {statements:# statement}"
+tier: latent
+harm: {metric: calls, unit: calls}
+label: "index suggested"
+section: "Where whole tables are read"
 ---
 Candidate statements (from pg_stat_statements): those with at least `min_calls` calls and
 `min_mean_ms` mean time (PgHero's thresholds), and every statement that reads a table

@@ -4,6 +4,10 @@
 -- area: scans
 -- severity: warning
 -- sentence: "{object} on {table} is invalid ({state}): no query can use it, yet every write still updates it"
+-- tier: risk
+-- harm: {metric: index_bytes, unit: bytes}
+-- label: "invalid index"
+-- section: "Indexes that cost without serving"
 -- ---
 -- pg_index.indisvalid is false. An index still being built (visible in
 -- pg_stat_progress_create_index) is reported as info; one left behind by a failed build is a

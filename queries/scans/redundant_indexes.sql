@@ -4,6 +4,10 @@
 -- area: scans
 -- severity: info
 -- sentence: "{object} on {table} is covered by {covered_by}, whose columns start with the same ones"
+-- tier: latent
+-- harm: {metric: index_bytes, unit: bytes}
+-- label: "redundant index"
+-- section: "Indexes that cost without serving"
 -- ---
 -- A valid, non-unique btree that backs no constraint and has no INCLUDE columns, whose key
 -- columns (with their operator classes and collations) are a strict leading prefix of another

@@ -8,7 +8,11 @@
 --   seq_to_idx_ratio: 2
 --   min_table_bytes: 33554432
 --   big_table_bytes: 1073741824
--- sentence: "{table} was read in full {seq_scan} times ({seq_tup_read} rows) since {stats_reset}"
+-- sentence: "{table} was read in full {seq_scan:# time} ({seq_tup_read:# row}) since {stats_reset}"
+-- tier: risk
+-- harm: {metric: seq_tup_read, unit: "rows read", cumulative: true}
+-- label: "read in full {seq_scan:# time}"
+-- section: "Where whole tables are read"
 -- ---
 -- Defaults follow pgx_scripts' needed_indexes: more than 1000 sequential scans, more than
 -- twice the index scans, on a table over 32 MB; or any sequential scan of a table over 1 GB.

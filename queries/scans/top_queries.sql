@@ -8,7 +8,11 @@
 --   min_calls: 1
 -- requires:
 --   extensions: [pg_stat_statements]
--- sentence: "a statement ran {calls} times for {total_ms} ms in total ({mean_ms} ms each)"
+-- sentence: "a statement ran {calls:# time} for {total_ms} ms in total ({mean_ms} ms each)"
+-- tier: latent
+-- harm: {metric: total_ms, unit: ms, cumulative: true}
+-- label: "costly statement"
+-- section: "The statements that cost the most"
 -- ---
 -- From pg_stat_statements, for this database: the `top` statements by total execution time and
 -- the `top` by shared blocks touched (hit + read), pgvet's own statements excluded. The column

@@ -6,7 +6,11 @@
 -- params:
 --   max_scans: 0
 --   min_index_bytes: 10485760
--- sentence: "{object} on {table} has not been used since {stats_reset} but takes {index_bytes} bytes and slows every write"
+-- sentence: "{object} on {table} has not been used since {stats_reset} but takes {index_bytes} and slows every write"
+-- tier: risk
+-- harm: {metric: index_bytes, unit: bytes}
+-- label: "unused index ({index_bytes})"
+-- section: "Indexes that cost without serving"
 -- ---
 -- PgHero's definition: idx_scan <= max_scans (0), not unique, not backing a constraint, at least
 -- 10 MB. Invalid indexes are invalid_indexes' business; indexes attached to a partitioned index

@@ -7,6 +7,10 @@
 -- params:
 --   min_rows: 100
 -- sentence: "{table}.{column} has never been negative ({observed_min} at least) but nothing prevents it"
+-- tier: latent
+-- harm: {metric: rows, unit: rows}
+-- label: "nothing keeps it from going negative"
+-- section: "Values nothing validates"
 -- ---
 -- Numeric columns named like amounts, prices, balances, totals, fees, counts, quantities, stock,
 -- levels or scores, in tables with at least `min_rows` rows, whose observed values (pg_stats

@@ -4,6 +4,9 @@
 -- area: schema
 -- severity: warning
 -- sentence: "{column} is {types}"
+-- tier: latent
+-- label: "same name, different types"
+-- section: "Columns: unused, deprecated, inconsistent"
 -- ---
 -- Columns named `<something>_id` that have more than one type across user tables (`user_id
 -- uuid` here, `user_id integer` there): often the trace of a half-finished id migration. Plain

@@ -5,6 +5,9 @@
 -- reads: stats
 -- severity: info
 -- sentence: "{object}: {detail}"
+-- tier: latent
+-- label: "enum type defined twice"
+-- section: "Values nothing validates"
 -- ---
 -- Pairs of enum types whose labels are the same set, or one a subset of the other; and, when the
 -- statistics of every column of a type describe all of its values (most_common_freqs and

@@ -8,6 +8,10 @@
 --   max_distinct: 10
 --   min_rows: 1000
 -- sentence: "{table}.{column} only holds {distinct_values} values ({values}) and nothing validates it"
+-- tier: latent
+-- harm: {metric: rows, unit: rows}
+-- label: "values nothing validates"
+-- section: "Values nothing validates"
 -- ---
 -- text/varchar columns of tables with at least `min_rows` rows whose pg_stats show between 2 and
 -- `max_distinct` distinct values, with no CHECK, foreign key or unique index on the column.

@@ -7,6 +7,9 @@
 -- params:
 --   min_rows: 1000
 -- sentence: "{table}.{column}: {detail}"
+-- tier: risk
+-- label: "{kind}"
+-- section: "Keys and constraints"
 -- ---
 -- A foreign key whose ON DELETE / ON UPDATE action is SET NULL on a column declared NOT NULL:
 -- the first delete of a referenced row fails (critical). And, as info, nullable foreign-key

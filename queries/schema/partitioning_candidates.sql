@@ -5,7 +5,11 @@
 -- severity: info
 -- params:
 --   min_table_bytes: 10737418240
--- sentence: "{table} ({table_bytes} bytes, {rows} rows) could be partitioned by {time_column}"
+-- sentence: "{table} ({table_bytes}, {rows:# row}) could be partitioned by {time_column}"
+-- tier: latent
+-- harm: {metric: table_bytes, unit: bytes}
+-- label: "partitioning candidate"
+-- section: "Tables that will outgrow one heap"
 -- ---
 -- Unpartitioned tables of at least `min_table_bytes` (10 GB) with a date/timestamp column
 -- (preferring created/inserted/occurred-style names, then an indexed one): queries that filter on

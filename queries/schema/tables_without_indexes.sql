@@ -5,7 +5,11 @@
 -- severity: warning
 -- params:
 --   min_rows: 0
--- sentence: "{table} has no index at all ({rows} rows)"
+-- sentence: "{table} has no index at all ({rows:# row})"
+-- tier: risk
+-- harm: {metric: rows, unit: rows}
+-- label: "no index at all"
+-- section: "Keys and constraints"
 -- ---
 -- Ordinary tables (not extension-owned) with no index of any kind: every lookup reads the
 -- whole table, and nothing can enforce uniqueness.

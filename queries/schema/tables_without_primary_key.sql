@@ -3,7 +3,11 @@
 -- title: Tables without a primary key
 -- area: schema
 -- severity: warning
--- sentence: "{table} has no primary key ({rows} rows)"
+-- sentence: "{table} has no primary key ({rows:# row})"
+-- tier: risk
+-- harm: {metric: rows, unit: rows}
+-- label: "no primary key"
+-- section: "Keys and constraints"
 -- ---
 -- Ordinary and partitioned tables (not partitions, not extension-owned) with no PRIMARY KEY
 -- constraint. `unique_not_null` names a unique index on NOT NULL columns that could become it.

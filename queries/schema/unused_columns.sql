@@ -7,6 +7,10 @@
 -- params:
 --   min_rows: 1000
 -- sentence: "{table}.{column}: {reason}"
+-- tier: latent
+-- harm: {metric: bytes_estimate, unit: bytes}
+-- label: "{reason}"
+-- section: "Columns: unused, deprecated, inconsistent"
 -- ---
 -- From pg_stats after ANALYZE (tables with at least `min_rows` rows): null_frac = 1 (always
 -- NULL) or a single distinct value and no NULLs (one constant); and, whatever the statistics,

@@ -1,0 +1,109 @@
+"""What matters first: findings ranked by harm, and findings about the same object gathered into one row.
+
+Rank: the check's tier (live data broken now, then availability and performance, then latent), then
+severity, then the size of the harm (the metric the check's header names). Everything a ranking needs
+comes from the check headers; nothing here knows a check id.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .catalog import Check, load_checks
+from .fixsafety import safe_fix
+from .results import SEVERITIES, TIERS, AuditRun, Finding
+from .wording import label, plain_sentence
+
+TIER_ORDER = {t: i for i, t in enumerate(TIERS)}
+SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+@lru_cache(maxsize=1)
+def _catalog() -> dict[str, Check]:
+    return {c.id: c for c in load_checks()}
+
+
+def check_of(finding_or_id) -> Check | None:
+    """The catalog entry of a finding's check (None for a check pgvet no longer has)."""
+    return _catalog().get(getattr(finding_or_id, "check", finding_or_id))
+
+
+def harm(finding: Finding) -> float | None:
+    """The number that sizes the finding's harm, per its check's header (None when it has none)."""
+    check = check_of(finding)
+    value = finding.metrics.get(check.harm.get("metric")) if check and check.harm else None
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def rank_key(finding: Finding) -> tuple:
+    check = check_of(finding)
+    return (TIER_ORDER.get(check.tier if check else "latent", len(TIERS)), SEVERITY_ORDER.get(finding.severity, 9),
+            -(harm(finding) or 0), finding.key)
+
+
+def ranked(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=rank_key)
+
+
+def sentence(finding: Finding) -> str:
+    check = check_of(finding)
+    return plain_sentence(finding, check.sentence if check else None)
+
+
+def short_label(finding: Finding) -> str:
+    check = check_of(finding)
+    return label(finding, check.label, check.title) if check else finding.check
+
+
+def object_name(finding: Finding) -> str:
+    """What a finding is about: `schema.table[.column or object]` (a migration file and line for lint)."""
+    return finding.key.split(":", 1)[1]
+
+
+@dataclass
+class ObjectFindings:
+    """Every finding about one object, most harmful first."""
+
+    name: str
+    findings: list[Finding]
+
+    @property
+    def first(self) -> Finding:
+        return self.findings[0]
+
+    @property
+    def severity(self) -> str:
+        return self.first.severity
+
+    @property
+    def tier(self) -> str:
+        check = check_of(self.first)
+        return check.tier if check else "latent"
+
+    @property
+    def labels(self) -> list[str]:
+        """`undeclared reference`, `12 orphaned rows`, `no index`: the few words of each finding."""
+        return list(dict.fromkeys(short_label(f) for f in self.findings))
+
+    @property
+    def fixes(self) -> str:
+        """The statements that fix every finding of the object, one block."""
+        return "\n\n".join(dict.fromkeys(safe_fix(f) for f in self.findings if f.fix))
+
+
+def by_object(audit: AuditRun) -> list[ObjectFindings]:
+    """One entry per object, ranked by its most harmful finding."""
+    groups: dict[str, list[Finding]] = {}
+    for f in ranked(audit.findings):
+        groups.setdefault(object_name(f), []).append(f)
+    return [ObjectFindings(name, findings) for name, findings in groups.items()]
+
+
+def check_totals(findings: list[Finding]) -> dict[str, float]:
+    """Per check, the sum of its harm metric over its findings (checks without a harm metric left out)."""
+    totals: dict[str, float] = {}
+    for f in findings:
+        value = harm(f)
+        if value is not None:
+            totals[f.check] = totals.get(f.check, 0) + value
+    return totals

@@ -1,0 +1,108 @@
+/* pgvet report tables: sort by a column, search by a typed word, filter by a column's value, page
+   through thousands of rows, and jump to a finding's anchor (#<finding key>). No network, no library. */
+(function () {
+  "use strict";
+  function setup(box) {
+    var table = box.querySelector("table"), tbody = table.tBodies[0];
+    var rows = Array.prototype.slice.call(tbody.rows), shown = rows, page = 0;
+    var size = parseInt(box.getAttribute("data-page-rows"), 10) || 25;
+    var search = box.querySelector(".pgvet-search"), count = box.querySelector(".pgvet-count");
+    var filters = Array.prototype.slice.call(box.querySelectorAll(".pgvet-filter"));
+    var pager = box.querySelector(".pgvet-pager");
+    var text = rows.map(function (r) { return r.textContent.toLowerCase(); });
+    function cellValue(row, i) {
+      var cell = row.cells[i];
+      return cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent;
+    }
+    function draw() {
+      var pages = Math.max(1, Math.ceil(shown.length / size));
+      page = Math.min(page, pages - 1);
+      rows.forEach(function (r) { r.hidden = true; });
+      shown.slice(page * size, page * size + size).forEach(function (r) { r.hidden = false; });
+      count.textContent = shown.length === rows.length ? rows.length.toLocaleString() + " rows"
+        : shown.length.toLocaleString() + " of " + rows.length.toLocaleString() + " rows";
+      pager.innerHTML = "";
+      if (pages < 2) return;
+      [["« first", 0], ["‹ previous", page - 1], ["page " + (page + 1) + " of " + pages, -1],
+       ["next ›", page + 1], ["last »", pages - 1]].forEach(function (b) {
+        var el = document.createElement(b[1] < 0 ? "span" : "button");
+        el.textContent = b[0];
+        if (b[1] >= 0) {
+          el.disabled = b[1] === page || b[1] >= pages;
+          el.addEventListener("click", function () { page = b[1]; draw(); });
+        }
+        pager.appendChild(el);
+      });
+    }
+    function apply() {
+      var words = search.value.toLowerCase().trim();
+      shown = rows.filter(function (r, i) {
+        if (words && text[i].indexOf(words) < 0) return false;
+        return filters.every(function (f) {
+          return !f.value || cellValue(r, +f.getAttribute("data-column")) === f.value;
+        });
+      });
+      page = 0;
+      draw();
+    }
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, i) {
+      th.addEventListener("click", function () {
+        var numeric = th.getAttribute("data-type") === "number";
+        var was = th.getAttribute("aria-sort");  /* numbers: largest first; text: A to Z */
+        var down = was ? was === "ascending" : numeric;
+        Array.prototype.forEach.call(th.parentNode.cells, function (c) { c.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", down ? "descending" : "ascending");
+        var order = rows.slice().sort(function (a, b) {
+          var x = cellValue(a, i), y = cellValue(b, i);
+          var d = numeric ? (parseFloat(x) || 0) - (parseFloat(y) || 0) : x.localeCompare(y, undefined, {numeric: true});
+          return down ? -d : d;
+        });
+        order.forEach(function (r) { tbody.appendChild(r); });
+        rows = order;
+        text = rows.map(function (r) { return r.textContent.toLowerCase(); });
+        apply();
+      });
+    });
+    search.addEventListener("input", apply);
+    filters.forEach(function (f) { f.addEventListener("change", apply); });
+    box.pgvetShow = function (row) {
+      if (shown.indexOf(row) < 0) {
+        search.value = "";
+        filters.forEach(function (f) { f.value = ""; });
+        apply();
+      }
+      page = Math.floor(shown.indexOf(row) / size);
+      draw();
+    };
+    apply();
+  }
+  function jump() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var el = id && document.getElementById(id);
+    if (!el) return;
+    for (var p = el.parentNode; p; p = p.parentNode) {
+      if (p.tagName === "DETAILS") p.open = true;
+      if (p.pgvetShow) p.pgvetShow(el);
+    }
+    Array.prototype.forEach.call(document.querySelectorAll(".pgvet-target"), function (t) {
+      t.classList.remove("pgvet-target");
+    });
+    el.classList.add("pgvet-target");
+    el.scrollIntoView({block: "center"});
+  }
+  document.addEventListener("toggle", function (e) {
+    /* a finding's block shows its check's doc and SQL, kept once per check in a <template> */
+    var d = e.target, slot = d.querySelector && d.querySelector(".pgvet-doc-slot");
+    if (d.open && slot && !slot.firstChild) {
+      var doc = document.getElementById("doc-" + slot.getAttribute("data-check"));
+      if (doc) slot.appendChild(doc.content.cloneNode(true));
+    }
+  }, true);
+  function start() {
+    Array.prototype.forEach.call(document.querySelectorAll(".pgvet-table"), setup);
+    jump();
+    window.addEventListener("hashchange", jump);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
