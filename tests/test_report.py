@@ -1,4 +1,5 @@
 """The pipeline end to end: CLI -> Papermill -> findings.json + offline HTML, with no secret anywhere."""
+import io
 import json
 import os
 import re
@@ -7,10 +8,11 @@ import subprocess
 import sys
 
 import nbformat
+import pandas as pd
 import pytest
 
 from pgvet.connection import resolve_target
-from pgvet import demo
+from pgvet import demo, formats
 from pgvet.demo import planted
 from pgvet.report import NOTEBOOKS, write_report
 
@@ -43,24 +45,26 @@ def auditor(demo_db, tmp_path_factory):
 def report(auditor, tmp_path_factory):
     dsn, pgpass = auditor
     out = tmp_path_factory.mktemp("reports")
-    result = pgvet("report", "--dsn", dsn, "--target", "demo", "--out", str(out), *demo_params(),
+    result = pgvet("report", "--dsn", dsn, "--target", "demo", "--out", str(out), *demo_params(), "--format", "csv",
                    env={"PGPASSFILE": str(pgpass)})
     return result, out
 
 
-def test_report_writes_a_dated_folder_and_prints_its_path(report):
+def test_report_writes_one_page_in_a_dated_folder_and_prints_its_findings_as_csv(report):
     result, out = report
     assert result.returncode == 0, result.stderr
     (day,) = [p.name for p in out.iterdir() if p.is_dir()]
     assert (out / "index.html").read_text().count(f"{day}/demo/index.html") == 1   # reports/index.html
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", day)
     index = out / day / "demo" / "index.html"
-    assert result.stdout.strip() == str(index.resolve())
+    assert f"report: {index.resolve()}" in result.stderr
     assert sorted(p.name for p in index.parent.iterdir()) == [
-        "bloat.html", "bloat.ipynb", "findings.json", "fixes.sql", "history.json", "index.html", "migrations.html",
-        "migrations.ipynb",
-        "overview.ipynb", "pages.json", "references.html", "references.ipynb", "scans.html", "scans.ipynb", "schema.html",
-        "schema.ipynb"]
+        "bloat.ipynb", "findings.json", "fixes.sql", "history.json", "index.html", "migrations.ipynb",
+        "overview.ipynb", "pages.json", "references.ipynb", "scans.ipynb", "schema.ipynb"]
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    findings = json.loads((index.parent / "findings.json").read_text())["findings"]
+    assert len(frame) == len(findings) and sorted(frame["key"]) == sorted(f["key"] for f in findings)
+    assert frame["tier"].iloc[0] == "live" and frame["finding"].notna().all()
 
 
 def test_findings_json_has_the_stable_shape_and_the_planted_findings(report, demo_audit):
@@ -81,15 +85,45 @@ def test_findings_json_has_the_stable_shape_and_the_planted_findings(report, dem
         sorted(f.key for f in demo_audit.findings if f.check not in listings)
 
 
-def test_html_is_offline_with_plotly_inlined_once_and_charts_drawn(report):
+def plotted_points(html: str) -> list[int]:
+    """For every chart in the page, how many points (bars, markers, boxes) it draws."""
+    decoder, counts = json.JSONDecoder(), []
+    for match in re.finditer(r'Plotly\.newPlot\(\s*"[^"]+",\s*', html):
+        traces, _ = decoder.raw_decode(html, match.end())
+        points = 0
+        for trace in traces:
+            if trace.get("type") == "treemap":
+                points += sum(1 for parent in trace["parents"] if parent)
+            else:
+                points += max(len(trace.get(axis) or []) for axis in ("x", "y", "values"))
+        counts.append(points)
+    return counts
+
+
+def test_the_page_is_offline_with_plotly_once_and_no_chart_of_fewer_than_two_points(report):
     _, out = report
     html = next(out.glob("*/demo/index.html")).read_text()
     assert len(re.findall(r"plotly\.js v\d", html)) == 1
     assert not re.search(r"<script[^>]+src=", html), "the report must load nothing from the network"
     assert not re.search(r"<link[^>]+href=\"http", html)
-    assert html.count('class="plotly-graph-div"') == 3   # trend, findings by area, check durations
-    assert "pgvet-verdict" in html and "fk_type_mismatch" in html
+    points = plotted_points(html)
+    assert len(points) == html.count('class="plotly-graph-div"') == 10 and min(points) >= 2
+    assert html.count(': not drawn, ') == 6
+    assert "Trend: not drawn, this is the first report of this target" in html
+    assert "pgvet-verdict" in html and 'id="check-fk_type_mismatch"' in html
     assert "injected-parameters" not in html and "out_dir" not in html
+
+
+def test_what_matters_most_opens_with_live_data_in_plain_sentences(report, demo_audit):
+    _, out = report
+    html = next(out.glob("*/demo/index.html")).read_text()
+    top = re.search(r'<ol class="pgvet-top">(.*?)</ol>', html, re.S).group(1)
+    items = [re.sub(r"<details>.*?</details>|<[^>]+>", "", li, flags=re.S) for li in re.findall(r"<li>(.*?)</li>", top, re.S)]
+    assert len(items) == 10 and "broken now in live data" in items[0]
+    jargon = {f.check for f in demo_audit.findings} | {f.metrics["rule"] for f in demo_audit.findings
+                                                        if f.metrics.get("rule")}
+    assert not [(item, word) for item in items for word in jargon if word in item]
+    assert not [item for item in items if "(s)" in item or re.search(r"\b1 [a-z]+s\b", item)]
 
 
 def test_no_password_in_any_output_or_console_text(report):
@@ -172,16 +206,38 @@ def test_unreachable_host_is_one_line_and_exit_3(tmp_path):
     assert "cannot reach the server" in failed.read_text() and (failed.parent / "log.txt").exists()
 
 
-@pytest.mark.parametrize("command", [[], ["report"], ["checks"], ["server"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["report"], ["check"], ["checks"], ["server"], ["demo"]])
 def test_every_command_explains_its_usage(command):
     result = pgvet(*command, "--help")
     assert result.returncode == 0 and "usage: pgvet" in result.stdout
 
 
-def test_checks_lists_every_check_with_its_parameters():
+def test_checks_lists_every_check_with_its_parameters_aligned():
     result = pgvet("checks")
     assert result.returncode == 0
     assert "seq_scan_hotspots" in result.stdout and "min_seq_scans=1000" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if re.match(r"[a-z_]+ ", line)]
+    assert len({line.index(" " + line.split()[1] + " ") for line in rows}) == 1   # the area column lines up
+
+
+def test_one_check_prints_its_findings_without_a_notebook_or_kernel(demo_db):
+    code = ("import sys; from pgvet.cli import main; code = main(['check', 'unindexed_foreign_keys', '--dsn', "
+            f"{demo_db.dsn!r}]); assert not {{'papermill', 'jupyter_client', 'nbconvert'}} & set(sys.modules); "
+            "sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    verdict, header, *rows = result.stdout.strip().splitlines()
+    assert header.split() == ["severity", "check", "object", "finding"]
+    assert [r.split()[2] for r in rows] == ["public.order_items.order_id", "public.thread_subscriptions.thread_id"]
+    table = pgvet("check", "unindexed_foreign_keys", "--dsn", demo_db.dsn, "--table", "order_items", "--format", "csv")
+    assert list(pd.read_csv(io.StringIO(table.stdout))["object"]) == ["public.order_items.order_id"]
+
+
+def test_markdown_has_the_verdict_and_what_matters_most(demo_audit):
+    text = formats.markdown(demo_audit)
+    first, _, *rest = text.splitlines()
+    assert first.startswith("**pgvet — ") and "critical problems on" in first
+    assert rest[:2] == ["**What matters most**", ""] and rest[2].startswith("1. **critical** — ")
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

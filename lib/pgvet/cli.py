@@ -1,4 +1,4 @@
-"""The `pgvet` command: report, checks, server, demo. Errors are one line; exit codes are stable.
+"""The `pgvet` command: report, check, checks, server, demo. Errors are one line; exit codes are stable.
 
 Exit codes: 0 the report was written, 1 findings at or above --fail-on remain, 2 usage error (bad
 DSN, unknown check, bad parameter, option or config; nothing was connected to or written), 3 no
@@ -8,6 +8,7 @@ earlier report is left as it was). A crash is never 1.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -102,10 +103,12 @@ def _cmd_report(args) -> int:
     if report.failed:
         print(f"pgvet: error: {target.name}: {redact(report.failed)}; see {report.index_html}", file=sys.stderr)
         return EXIT_FAILED
-    if args.format == "json":
-        sys.stdout.write(report.findings_json.read_text())
-    else:
+    if args.format == "path":
         print(report.index_html)
+    else:
+        from .formats import render
+
+        sys.stdout.write(render(report.audit, args.format))
     code, why = _exit_for(report, args.fail_on)
     print(_summary(report, why), file=sys.stderr)
     return code
@@ -173,11 +176,47 @@ def _summary(report, why: str) -> str:
 
 
 def _cmd_checks(args) -> int:
+    from tabulate import tabulate
+
     from .catalog import load_checks, select_checks
 
-    for c in select_checks(load_checks(), args.only):
-        params = ", ".join(f"{k}={v}" for k, v in c.params.items())
-        print(f"{c.id:28} {c.area:11} {c.severity:9} {c.title}" + (f"  [{params}]" if params else ""))
+    rows = [[c.id, c.area, c.severity, c.tier, c.title, ", ".join(f"{k}={v}" for k, v in c.params.items())]
+            for c in select_checks(load_checks(), args.only)]
+    print(tabulate(rows, headers=["check", "area", "severity", "tier", "title", "parameters"], tablefmt="plain",
+                   maxcolwidths=[None, None, None, None, 60, 60]))
+    return EXIT_OK
+
+
+def _cmd_check(args) -> int:
+    """One check, now, in this process (no notebook, no kernel): its findings on stdout."""
+    from dataclasses import replace
+
+    from . import audit
+    from .catalog import load_checks
+    from .connection import probe, resolve_target
+    from .formats import render
+    from .runner import quiet
+
+    checks = {c.id: c for c in load_checks()}
+    if args.check_id not in checks:
+        from .catalog import did_you_mean
+        raise UsageError(f"unknown check {args.check_id!r}{did_you_mean(args.check_id, checks)}; "
+                         "`pgvet checks` lists them")
+    params = _parse_params(args.param)
+    config = _config_path(args)
+    audit.validate(args.check_id, params, config)
+    options = _options(args, config)
+    target = resolve_target(dsn=args.dsn, service=args.service, name=args.target)
+    probe(target)
+    run = audit.run(target, only=args.check_id, params=params, options=options, config=config,
+                    say=_say if sys.stderr.isatty() else quiet)
+    _done_saying()
+    if args.table:
+        wanted = args.table if "." in args.table else f"public.{args.table}"
+        for c in run.checks:
+            c.findings = [f for f in c.findings if f"{f.schema}.{f.table}" == wanted]
+    run = replace(run, pages={})
+    sys.stdout.write(render(run, args.format))
     return EXIT_OK
 
 
@@ -262,9 +301,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the reference whose orphaned rows the references page shows (default: the worst)")
     p.add_argument("--fail-on", choices=["critical", "warning"],
                    help="exit 1 when findings of this severity or worse remain after suppressions")
-    p.add_argument("--format", choices=["path", "json"], default="path",
-                   help="print the report's index.html path (default) or its findings.json")
+    p.add_argument("--format", choices=["path", "text", "csv", "markdown", "json"], default="path",
+                   help="print the report's index.html path (default), or its findings: text (a line each), "
+                        "csv (a row each), markdown (verdict and top findings, for a chat or an email), json")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("check", help="run one check now and print its findings (no report, no notebook)",
+                       description="Run one check against the target and print its findings, most harmful first.",
+                       epilog=TARGET_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("check_id", metavar="CHECK", help="a check id (`pgvet checks` lists them)")
+    _add_target_args(p)
+    p.add_argument("--table", metavar="[SCHEMA.]TABLE", help="only findings on this table")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="check parameter (repeatable)")
+    p.add_argument("--config", help="thresholds and suppressions (default: ./pgvet.yml when it exists)")
+    p.add_argument("--timeout-ms", type=int, metavar="MS", help="statement_timeout (default 30000)")
+    p.add_argument("--lock-timeout-ms", type=int, metavar="MS", help="lock_timeout (default 1000)")
+    p.add_argument("--format", choices=["text", "csv", "markdown", "json"], default="text",
+                   help="how to print the findings (default: text, a line each)")
+    p.set_defaults(func=_cmd_check, jobs=None, target_jobs=None, drill_down="")
 
     p = sub.add_parser("checks", help="list the checks and their parameters")
     p.add_argument("--only", help="comma-separated areas or check ids")
@@ -299,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pgvet: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:   # `pgvet checks | head`: the reader has what it wanted
+        sys.stdout = open(os.devnull, "w")
+        return EXIT_OK
     except Exception as exc:  # a defect: still one line, and never the exit code of "findings remain"
         first = redact(str(exc)).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"pgvet: internal error: {type(exc).__name__}: {first}", file=sys.stderr)

@@ -11,6 +11,7 @@ from IPython.display import HTML
 from . import history, ranking
 from .catalog import load_checks
 from .fixes import fixes_sql
+from .formats import headline
 from .fixsafety import safe_fix
 from .options import RunOptions
 from .publish import folder_name
@@ -54,18 +55,8 @@ def verdict(audit: AuditRun) -> HTML:
         reasons = sorted({c.reason or "" for c in audit.checks})
         return HTML(f'<div class="pgvet-verdict skipped"><b>{html.escape(audit.target)}</b>: nothing was checked '
                     f'here: {html.escape(redact("; ".join(reasons)))}.</div>')
-    unsure = [c for c in gaps if c.status != "skipped" or c.severity == "critical"]
-    scope = " in what could be checked" if unsure else ""
+    cls, text = headline(audit)
     objects = ranking.by_object(audit)
-    worst = {s: sum(1 for o in objects if o.severity == s) for s in SEVERITIES}
-    if counts["critical"]:
-        cls = "critical"
-        text = (f"{plural(counts['critical'], 'critical problem')} on {plural(worst['critical'], 'object')} "
-                f"{'needs' if counts['critical'] == 1 else 'need'} attention")
-    elif counts["warning"]:
-        cls, text = "warning", f"No critical problems found{scope}; {plural(counts['warning'], 'warning')} to plan for"
-    else:
-        cls, text = "clean", f"No problems found{scope}"
     parts = [f"{counts[s]:,} {s}" for s in SEVERITIES]
     lost = (" <b>The run was incomplete: the connection to the server was lost, and the checks it interrupted "
             "say so below.</b>") if audit.incomplete else ""
@@ -99,17 +90,6 @@ def _metric_columns(findings: list[Finding]) -> list[str]:
             if (isinstance(v, (int, float)) and not isinstance(v, bool)) or k in SHOWN_TEXT_METRICS:
                 names[k] = None
     return list(names)
-
-
-def findings_frame(audit: AuditRun) -> pd.DataFrame:
-    """One row per finding, ranked by harm, with its plain sentence (every metric is in findings.json)."""
-    rows = [{"severity": f.severity, "tier": ranking.check_of(f).tier if ranking.check_of(f) else "",
-             "check": f.check, "object": ranking.object_name(f), "finding": ranking.sentence(f),
-             "harm": ranking.harm(f), "unit": (ranking.check_of(f).harm.get("unit", "") if ranking.check_of(f) else ""),
-             "detail": f.detail, "key": f.key, "fix": f.fix or ""}
-            for f in ranking.ranked(audit.findings)]
-    return pd.DataFrame(rows, columns=["severity", "tier", "check", "object", "finding", "harm", "unit", "detail",
-                                       "key", "fix"])
 
 
 def _fix_block(f: Finding, fix: str | None = None) -> str:
