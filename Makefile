@@ -31,10 +31,11 @@ test-extras:
 	  DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \
 	  || echo "note: chromium could not be installed; the browser test will be skipped"; fi
 
+# The notebooks, copied to .pgvet/lab/ (outside git) with the demo report's parameters: saving one never
+# dirties notebooks/. A copy you changed is kept on the next `make lab`.
 lab: $(STAMP)
-	mkdir -p .pgvet
-	$(BIN)/pgvet demo --build-only > .pgvet/demo.dsn
-	PGVET_DSN="$$(cat .pgvet/demo.dsn)" $(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(BIN)/pgvet demo --lab .pgvet/lab
+	$(BIN)/jupyter lab .pgvet/lab $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 server-stop:
 	$(BIN)/pgvet server stop

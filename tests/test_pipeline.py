@@ -3,6 +3,7 @@ before connecting, a good report never lost, every gap shown, a lost connection 
 import hashlib
 import json
 import os
+import re
 import pwd
 import shutil
 import subprocess
@@ -24,7 +25,13 @@ from pgvet.server import EmbeddedServer
 
 ROOT = Path(__file__).resolve().parents[1]
 PGVET = [sys.executable, "-m", "pgvet.cli"]
-PAGES = ["bloat.html", "index.html", "migrations.html", "references.html", "scans.html", "schema.html"]
+PAGES = ["overview", "bloat", "migrations", "references", "scans", "schema"]
+
+
+def sections(folder) -> list[str]:
+    """The sections of a report's one page (and no other page beside it)."""
+    assert sorted(p.name for p in folder.glob("*.html")) == ["index.html"]
+    return re.findall(r'<section id="([^"]+)" class="pgvet-section"', (folder / "index.html").read_text())
 CLOSED_PORT_DSN = "host=127.0.0.1 port=1 dbname=nowhere connect_timeout=2"
 
 # A small shop with the audit's defects: orphans under a NOT VALID key and under an undeclared reference.
@@ -79,7 +86,7 @@ def test_relative_out_from_another_folder_succeeds_every_time_and_writes_nothing
         assert done.returncode == 0, f"attempt {attempt}: {done.stderr}"
         folder = Path(done.stdout.strip()).parent
         assert folder == tmp_path / "reports" / date.today().isoformat() / "shop"
-        assert sorted(p.name for p in folder.glob("*.html")) == PAGES
+        assert sections(folder) == PAGES
         assert not [p for p in folder.parent.iterdir() if p.is_dir() and p.name.startswith(".")], "no staging left"
     assert _notebooks_listing() == before
 
@@ -93,7 +100,7 @@ def test_three_targets_with_a_relative_out_each_get_every_page(server, tmp_path)
     assert done.returncode == 0, done.stderr
     day = tmp_path / "reports" / date.today().isoformat()
     for i in range(3):
-        assert sorted(p.name for p in (day / f"t{i}").glob("*.html")) == PAGES
+        assert sections((day / f"t{i}")) == PAGES
         assert json.loads((day / f"t{i}" / "findings.json").read_text())["target"] == f"t{i}"
     assert _notebooks_listing() == before
 
@@ -185,10 +192,10 @@ def test_only_references_is_written_beside_the_full_report_and_leaves_it_and_its
     assert done.returncode == 0, done.stderr
     partial = folder.with_name("shop--references")
     assert Path(done.stdout.strip()) == partial / "index.html"
-    assert sorted(p.name for p in partial.glob("*.html")) == ["index.html", "references.html"]
+    assert sections(partial) == ["overview", "references"]
     assert {p.name: digest(p) for p in folder.iterdir() if p.is_file()} == before
     page = (partial / "index.html").read_text()
-    assert 'href="scans.html"' not in page and "First report of this target with only references" in page
+    assert 'href="#scans"' not in page and "First report of this target with only references" in page
 
 
 # -- honest statuses -------------------------------------------------------------------------------
@@ -244,7 +251,7 @@ def test_a_monitoring_role_gets_every_page_and_data_checks_that_name_what_they_c
                  "--target", "mon")
     assert done.returncode in (0, 1), done.stderr
     folder = Path(done.stdout.strip()).parent
-    assert sorted(p.name for p in folder.glob("*.html")) == PAGES
+    assert sections(folder) == PAGES
     checks = {c["id"]: c for c in json.loads((folder / "findings.json").read_text())["checks"]}
     assert checks["orphaned_rows"]["status"] == "skipped"
     assert checks["orphaned_rows"]["reason"] == "needs SELECT on public.orders, public.reviews, public.users"
@@ -270,7 +277,7 @@ def test_a_table_locked_by_another_session_times_out_its_checks_and_every_page_i
         holder.close()
     assert done.returncode in (0, 1), done.stderr
     folder = Path(done.stdout.strip()).parent
-    assert sorted(p.name for p in folder.glob("*.html")) == PAGES
+    assert sections(folder) == PAGES
     checks = json.loads((folder / "findings.json").read_text())["checks"]
     locked = {c["id"]: c["status"] for c in checks if "lock timeout" in (c["reason"] or "")}
     assert locked and set(locked.values()) <= {"timeout", "partial"}
@@ -356,7 +363,7 @@ def test_the_pipeline_runs_as_an_unprivileged_user(server, shop):
                               capture_output=True, text=True, timeout=600, env={**env, "HOME": str(home)})
         assert done.returncode == 0, done.stderr
         folder = Path(done.stdout.strip()).parent
-        assert folder.is_relative_to(home) and sorted(p.name for p in folder.glob("*.html")) == PAGES
+        assert folder.is_relative_to(home) and sections(folder) == PAGES
         assert folder.stat().st_uid == pwd.getpwnam("nobody").pw_uid
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

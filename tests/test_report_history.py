@@ -32,9 +32,9 @@ def test_two_dated_reports_show_new_resolved_and_worse_findings_and_a_two_point_
     assert "public.likes.user_id" in page and "public.awards.badge_id" in page
     folder = f"{db.name}--orphaned_rows+untrusted_foreign_keys"   # a partial run has a lineage of its own
     records = [json.loads((tmp_path / d / folder / "history.json").read_text()) for d in ("2026-01-01", "2026-01-02")]
-    assert [(r["day"], r["critical"], r["orphaned rows"]) for r in records] == [("2026-01-01", 2, 3),
-                                                                                 ("2026-01-02", 2, 4)]
-    assert page.count('"2026-01-01"') >= 1 and "Trend over 2 report(s)" in page
+    assert [(r["day"], r["critical"], r["harm"]["orphaned_rows"]) for r in records] == [("2026-01-01", 2, 3),
+                                                                                         ("2026-01-02", 2, 4)]
+    assert page.count('"2026-01-01"') >= 1 and "Trend over 2 reports" in page
     index = (tmp_path / "index.html").read_text()
     assert f"2026-01-02/{folder}/index.html" in index and f"2026-01-01/{folder}/index.html" in index
 
@@ -128,14 +128,18 @@ def test_an_area_notebook_runs_under_plain_papermill(db, tmp_path):
     assert "nightly" in text and "public.posts.user_id" in text
 
 
-def test_plain_sentences_fill_the_checks_template_and_fall_back_to_the_detail():
-    from pgvet.notebook import plain_sentence
+def test_plain_sentences_fill_the_checks_template_with_words_for_numbers_and_fall_back_to_the_detail():
     from pgvet.results import Finding
+    from pgvet.wording import plain_sentence
 
-    f = Finding.from_row("orphaned_rows", "critical", {"schema": "public", "table": "user_badges", "column": "badge_id",
-                                                       "detail": "37 rows …", "orphans": 3700,
-                                                       "referenced_table": "public.badges"})
-    template = "{orphans} {table} rows point to {referenced_table} rows that cannot be found ({column})"
+    def finding(**metrics):
+        return Finding.from_row("orphaned_rows", "critical", {"schema": "public", "table": "user_badges",
+                                                              "column": "badge_id", "detail": "37 rows …", **metrics})
+    template = "{table}.{column} holds {orphans:# value} with no match in {referenced_table}; {wasted_bytes}; {since}"
+    f = finding(orphans=3700, referenced_table="public.badges", wasted_bytes=31817728, since="2026-11-02T10:11:00")
     assert plain_sentence(f, template) == \
-        "3,700 user_badges rows point to public.badges rows that cannot be found (badge_id)"
+        "user_badges.badge_id holds 3,700 values with no match in public.badges; 30.3 MB; 2 November 2026, 10:11"
+    assert plain_sentence(finding(orphans=1, referenced_table="x", wasted_bytes=1, since="2026-01-01"),
+                          template).startswith("user_badges.badge_id holds 1 value with no match in x; 1 byte; 1 January")
     assert plain_sentence(f, "{no_such_metric} rows") == "37 rows …"
+    assert plain_sentence(finding(orphans=None), "{orphans:# row}") == "37 rows …"   # a NULL metric: the detail

@@ -254,6 +254,13 @@ def _cmd_demo(args) -> int:
     if args.build_only:
         print(dsn)
         return EXIT_OK
+    if args.lab:
+        from .lab import prepare
+        from .pages import NOTEBOOKS
+
+        prepare(args.lab, demo.lab_parameters(dsn, args.out), NOTEBOOKS)
+        print(Path(args.lab).resolve())
+        return EXIT_OK
     try:
         report = write_report(resolve_target(dsn=dsn, name="demo"), out_root=args.out,
                               params=demo.report_params(), say=_say if sys.stderr.isatty() else quiet)
@@ -339,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", help="server directory (default: .pgvet/server)")
     p.add_argument("--out", default="reports", help="report root folder (default: reports)")
     p.add_argument("--build-only", action="store_true", help="build the database, print its DSN, no report")
+    p.add_argument("--lab", metavar="FOLDER", help="build the database and write the notebooks into FOLDER with the "
+                                                   "demo report's parameters (what `make lab` opens), no report")
     p.set_defaults(func=_cmd_demo)
     return parser
 

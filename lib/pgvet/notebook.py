@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 from IPython.display import HTML
 
-from . import history, ranking
+from . import history, lab, ranking
 from .catalog import load_checks
 from .fixes import fixes_sql
 from .formats import headline
@@ -19,6 +19,10 @@ from .redact import redact
 from .results import SEVERITIES, TIERS, AuditRun, CheckResult, Finding
 from .tables import Column, Table, frame_table
 from .wording import day as day_words, metric_text, plural, size
+
+
+# ad-hoc calls for the lab: read-only SQL, one table's picture, one reference's orphaned rows
+query, table, orphans = lab.query, lab.table, lab.orphans
 
 
 def audit(run: str = "", target: str = "", service: str = "", dsn: str = "", only: str = "",

@@ -27,6 +27,12 @@ def report_params() -> dict:
     return params
 
 
+def lab_parameters(dsn: str, reports_root: str | Path) -> dict:
+    """The notebook parameters of the demo report, for the lab: same target name, checks parameters and
+    reports folder (so the lab compares with the demo's dated reports)."""
+    return {"dsn": dsn, "target": "demo", "params": report_params(), "reports_root": str(Path(reports_root).resolve())}
+
+
 def _uid(kind: str, i: int) -> str:
     """The demo's deterministic ids, as schema.sql's pg_temp.uid makes them."""
     return str(uuid.UUID(hashlib.md5(f"{kind}:{i}".encode()).hexdigest()))
