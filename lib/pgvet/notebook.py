@@ -274,7 +274,8 @@ def _doc_html(check_id: str, ran: str) -> str:
     meta = ranking.check_of(check_id)
     if meta is None:
         return ""
-    doc = mistune.html(meta.doc)
+    text = "\n".join(line for line in meta.doc.splitlines() if not line.startswith("# "))  # the title is above
+    doc = mistune.html(text).replace("<h2>", "<h5>").replace("</h2>", "</h5>")
     return (f"{doc}<p><b>The SQL pgvet ran</b> ({html.escape(meta.path.parent.name + '/' + meta.path.name)}, "
             f"{html.escape(ran)}):</p><pre>{html.escape(meta.sql)}</pre>")
 

@@ -1,9 +1,12 @@
-"""Render report sections: each notebook is executed by Papermill and exported to an HTML section in a
-process of its own (its own working directory and environment), from a saved run — no database connection.
+"""Render report sections: notebooks executed by Papermill and exported to HTML sections from a saved run
+(no database connection), in `jobs` processes of their own (the report folder as working directory, an
+environment without credentials). Each process starts one kernel and executes its share of the
+notebooks on it in turn: the kernel's start and imports are paid once per process, not once per page.
 `export.assemble` then puts the sections into the report's one page.
 
-    python -m pgvet.pages SPEC.json      SPEC: notebook, executed, section, name, parameters
-Exit 0: section written; 1: a cell failed (the section shows the error); 2: the notebook could not run.
+    python -m pgvet.pages SPEC.json      SPEC: a list of {notebook, executed, section, name, parameters}
+Writes SPEC.result.json: {name: error or null}. Exit 0: every section written; 1: a cell failed in
+some (their sections show the error); 2: a notebook could not run.
 """
 from __future__ import annotations
 
@@ -44,23 +47,28 @@ def page_environment() -> dict:
 
 
 def render(pages: list[Page], folder: Path, jobs: int) -> list[Rendered]:
-    """Every page, `jobs` at a time, each `python -m pgvet.pages` with `folder` as its working directory."""
-    def one(page: Page) -> Rendered:
-        spec = folder / f".{Path(page.executed).stem}.page.json"
-        spec.write_text(json.dumps(asdict(page)))
+    """Every page; `jobs` processes, each `python -m pgvet.pages` with `folder` as its working directory."""
+    def share(pages: list[Page], n: int) -> Rendered:
+        spec = folder / f".pages-{n}.json"
+        result = spec.with_suffix(".result.json")
+        spec.write_text(json.dumps([asdict(p) for p in pages]))
+        timeout = PAGE_TIMEOUT_S * len(pages)
         try:
             done = subprocess.run([sys.executable, "-m", "pgvet.pages", str(spec)], cwd=folder, capture_output=True,
-                                  text=True, env=page_environment(), timeout=PAGE_TIMEOUT_S)
+                                  text=True, env=page_environment(), timeout=timeout)
+            lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+            why = lines[-1] if lines else f"exit {done.returncode}"
         except subprocess.TimeoutExpired:
-            return Rendered(page, f"{Path(page.notebook).stem}: not rendered within {PAGE_TIMEOUT_S} s")
+            why = f"not rendered within {timeout} s"
         finally:
             spec.unlink(missing_ok=True)
-        if done.returncode == 0:
-            return Rendered(page, None)
-        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        return Rendered(page, lines[-1] if lines else f"{Path(page.notebook).stem}: exit {done.returncode}")
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:   # the threads only wait for their process
-        return list(pool.map(one, pages))
+        errors = json.loads(result.read_text()) if result.exists() else {}
+        result.unlink(missing_ok=True)
+        return [Rendered(p, errors[p.name] if p.name in errors else f"{Path(p.notebook).stem}: {why}") for p in pages]
+    shares = [pages[i::max(1, jobs)] for i in range(max(1, jobs))]
+    with ThreadPoolExecutor(max_workers=len(shares)) as pool:   # the threads only wait for their process
+        done = [r for rendered in pool.map(share, [s for s in shares if s], range(len(shares))) for r in rendered]
+    return sorted(done, key=lambda r: pages.index(r.page))
 
 
 def _kernel_manager():
@@ -91,27 +99,39 @@ def _kernel_manager():
 def main(spec_path: str) -> int:
     import nbformat
     import papermill
+    from jupyter_core.utils import run_sync
 
     from .export import notebook_to_section, redacted
     from .redact import redact
 
-    page = Page(**json.loads(Path(spec_path).read_text()))
-    status = 0
+    pages = [Page(**p) for p in json.loads(Path(spec_path).read_text())]
+    kernel = _kernel_manager()(kernel_name="python3")   # started by the first notebook, kept for the others
+    errors, status = {}, 0
     try:
-        # no cwd=: Papermill would os.chdir; this process was started in the report folder, the kernel inherits it
-        papermill.execute_notebook(page.notebook, page.executed, progress_bar=False,
-                                   log_output=False, kernel_name="python3", parameters=page.parameters,
-                                   kernel_manager_class=_kernel_manager())
-    except papermill.PapermillExecutionError as exc:
-        print(f"{Path(page.notebook).stem}: {exc.ename}: {redact(str(exc.evalue))}".splitlines()[0], file=sys.stderr)
-        status = 1
-    except Exception as exc:  # the kernel did not start or the notebook is unreadable
-        reason = redact(str(exc)).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"could not execute the notebook {Path(page.notebook).name}: {type(exc).__name__} {reason}".strip(),
-              file=sys.stderr)
-        return 2
-    nbformat.write(redacted(nbformat.read(page.executed, as_version=4)), page.executed)
-    notebook_to_section(page.executed, page.section)
+        for page in pages:
+            try:
+                # no cwd=: Papermill would os.chdir; this process runs in the report folder, the kernel inherits it
+                papermill.execute_notebook(page.notebook, page.executed, progress_bar=False, log_output=False,
+                                           kernel_name="python3", parameters=page.parameters, km=kernel)
+                errors[page.name] = None
+            except papermill.PapermillExecutionError as exc:
+                errors[page.name] = f"{Path(page.notebook).stem}: {exc.ename}: {redact(str(exc.evalue))}".splitlines()[0]
+                status = max(status, 1)
+            except Exception as exc:  # the kernel did not start or the notebook is unreadable
+                reason = redact(str(exc)).strip().splitlines()[0] if str(exc).strip() else ""
+                errors[page.name] = f"could not execute the notebook {Path(page.notebook).name}: " \
+                                    f"{type(exc).__name__} {reason}".strip()
+                status = 2
+                continue
+            nbformat.write(redacted(nbformat.read(page.executed, as_version=4)), page.executed)
+            notebook_to_section(page.executed, page.section)
+    finally:
+        Path(spec_path).with_suffix(".result.json").write_text(json.dumps(errors))
+        if kernel.has_kernel:
+            run_sync(kernel.shutdown_kernel)(now=True)
+    for error in errors.values():
+        if error:
+            print(error, file=sys.stderr)
     return status
 
 
