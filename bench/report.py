@@ -1,6 +1,7 @@
-"""A whole `pgvet report` on a wide schema, this checkout against an earlier commit, side by side.
+"""A whole `pgvet report` on a wide schema, this checkout against an earlier commit, side by side:
+the wall time of each run and the size of the report folder it writes.
 
-    python bench/report.py [--tables 2000] [--before 20db611] [--rounds 2] [--out bench/report.md]
+    python bench/report.py [--tables 2000] [--before 7bfd904] [--rounds 2] [--out bench/report.md]
 
 Builds the schema of bench/catalog.py (2,000 tables, 3,000 foreign keys, ~5,000 indexes) once, then
 runs the two CLIs in turn (before, after, before, after …) against it, each into a fresh folder,
@@ -32,10 +33,19 @@ def timed(command: list[str], cwd: Path, env: dict) -> tuple[float, int, str]:
     return time.perf_counter() - t0, done.returncode, done.stderr
 
 
+def folder_size(folder: Path) -> tuple[int, int, int]:
+    """(bytes of every file, number of files, bytes of the largest .html) of a report folder."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return (sum(p.stat().st_size for p in files), len(files),
+            max((p.stat().st_size for p in files if p.suffix == ".html"), default=0))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tables", type=int, default=2000)
-    ap.add_argument("--before", default="20db611", help="the commit to compare with")
+    ap.add_argument("--before", default="7bfd904", help="the commit to compare with")
+    ap.add_argument("--before-is", default="a page per area, each inlining plotly.js; a process and kernel per page")
+    ap.add_argument("--after-is", default="one self-contained page, plotly.js once; a process and kernel per job")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
@@ -53,6 +63,7 @@ def main() -> None:
             runs = {"before": ([sys.executable, "-m", "pgvet.cli"], old, {**base, "PYTHONPATH": str(old / "lib")}),
                     "after": ([sys.executable, "-m", "pgvet.cli"], ROOT, {**base, "PYTHONPATH": str(ROOT / "lib")})}
             times: dict[str, list[float]] = {"before": [], "after": []}
+            sizes: dict[str, tuple[int, int, int]] = {}
             for n in range(args.rounds):
                 for name, (command, cwd, env) in runs.items():
                     out = tmp / f"{name}-{n}"
@@ -60,20 +71,23 @@ def main() -> None:
                                             cwd, env)
                     assert code in (0, 1), f"{name}: exit {code}: {err[-2000:]}"
                     times[name].append(secs)
-                    print(f"{name} round {n + 1}: {secs:.1f} s", flush=True)
+                    sizes[name] = folder_size(out / time.strftime("%Y-%m-%d") / "wide")
+                    print(f"{name} round {n + 1}: {secs:.1f} s, folder {sizes[name][0] / 1e6:.1f} MB", flush=True)
         finally:
             server.remove()
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], capture_output=True)
     before, after = min(times["before"]), min(times["after"])
+    mb = {name: f"{total / 1e6:.1f} MB ({files} files; largest page {page / 1e6:.1f} MB)"
+          for name, (total, files, page) in sizes.items()}
     lines = [f"# A whole report on a wide schema ({time.strftime('%Y-%m-%d')}, best of {args.rounds}, 2 cores)", "",
              f"{shape['tables']:,} tables, {shape['foreign_keys']:,} foreign keys, {shape['indexes']:,} indexes "
              f"(bench/catalog.py's schema), `pgvet report` with the default options, runs interleaved.", "",
-             "| code | runs (s) | best (s) |", "|---|---|---:|",
-             f"| before ({args.before}: audit in the overview kernel, each area kernel re-discovers) | "
-             f"{', '.join(f'{t:.1f}' for t in times['before'])} | {before:.1f} |",
-             f"| after (one audit in the pgvet process, pages render the saved run) | "
-             f"{', '.join(f'{t:.1f}' for t in times['after'])} | {after:.1f} |", "",
-             f"Ratio after/before: {after / before:.2f}."]
+             "| code | runs (s) | best (s) | report folder |", "|---|---|---:|---|",
+             f"| before ({args.before}: {args.before_is}) | "
+             f"{', '.join(f'{t:.1f}' for t in times['before'])} | {before:.1f} | {mb['before']} |",
+             f"| after ({args.after_is}) | "
+             f"{', '.join(f'{t:.1f}' for t in times['after'])} | {after:.1f} | {mb['after']} |", "",
+             f"Ratio after/before: time {after / before:.2f}, folder size {sizes['after'][0] / sizes['before'][0]:.2f}."]
     emit(lines, args.out)
 
 

@@ -98,3 +98,19 @@ def demo_db(server, admin_dsn):
 @pytest.fixture(scope="session")
 def demo_audit(demo_db):
     return run_audit(demo_db.target, params=demo.report_params())
+
+
+# -- a run that skipped tests (no Chromium, no PostgreSQL 15, not root) says so in its very last line --
+_SKIPPED: dict[str, int] = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and isinstance(report.longrepr, tuple):
+        reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        _SKIPPED[reason] = _SKIPPED.get(reason, 0) + 1
+
+
+def pytest_unconfigure(config):
+    if _SKIPPED:
+        print("\nskipped, so not verified here: " + "; ".join(f"{n} test{'s' if n > 1 else ''}: {why}"
+                                                           for why, n in sorted(_SKIPPED.items())))
