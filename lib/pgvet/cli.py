@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, PgvetError, UsageError
 from .redact import redact
+from .wording import plural
 
 TARGET_HELP = """\
 Target: --service NAME (libpq pg_service.conf), --dsn 'host=... dbname=... user=...', or the
@@ -155,16 +156,17 @@ def _exit_for(report, fail_on: str | None) -> tuple[int, str]:
     found = {s: counts[s] for s in worst if counts[s]}
     if not found:
         return EXIT_OK, ""
-    return EXIT_FINDINGS, (f"exit 1: {', '.join(f'{n} {s}' for s, n in found.items())} "
-                           f"finding(s) at or above --fail-on {fail_on}")
+    total = sum(found.values())
+    return EXIT_FINDINGS, (f"exit 1: {', '.join(f'{n:,} {s}' for s, n in found.items())} "
+                           f"{'finding' if total == 1 else 'findings'} at or above --fail-on {fail_on}")
 
 
 def _summary(report, why: str) -> str:
     """The lines a scheduler's log keeps: counts, what was not checked, where the report is, the exit reason."""
     audit = report.audit
     counts = audit.severity_counts()
-    lines = [f"pgvet: {audit.target}: {', '.join(f'{n} {s}' for s, n in counts.items())} "
-             f"across {len(audit.checks)} checks" + (f" (only {audit.selection})" if audit.selection else "")]
+    lines = [f"pgvet: {audit.target}: {', '.join(f'{n:,} {s}' for s, n in counts.items())} "
+             f"across {plural(len(audit.checks), 'check')}" + (f" (only {audit.selection})" if audit.selection else "")]
     if audit.incomplete:
         lines.append("pgvet:   the run was incomplete: the connection to the server was lost")
     for c in audit.gaps:

@@ -96,9 +96,9 @@ def _metric_columns(findings: list[Finding]) -> list[str]:
     return list(names)
 
 
-def _fix_block(f: Finding, fix: str | None = None) -> str:
+def _fix_block(f: Finding) -> str:
     """A finding's collapsible block: its fix statements, then (filled in when opened) its check's doc and SQL."""
-    fix = fix if fix is not None else (safe_fix(f) if f.fix else "")
+    fix = safe_fix(f) if f.fix else ""
     statements = f"<pre>{html.escape(redact(fix))}</pre>" if fix else "<p>No statement to suggest.</p>"
     return (f"<details><summary>{'fix' if fix else 'why'}</summary>{statements}"
             f'<p><a href="#check-{html.escape(f.check)}">Why it matters, how to fix, false positives, the SQL pgvet '
@@ -116,19 +116,6 @@ def check_findings_table(check: CheckResult) -> Table:
         values = [(metric_text(m, f.metrics.get(m)), f.metrics.get(m)) for m in metrics]
         table.add([ranking.object_name(f), f.severity, ranking.sentence(f), *values, (_fix_block(f), "")], f.key)
     return table
-
-
-def _table(frame: pd.DataFrame, css_column: str, prefix: str) -> HTML:
-    if frame.empty:
-        return HTML("<p><i>None.</i></p>")
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
-    body = []
-    for _, row in frame.iterrows():
-        cells = "".join(
-            f'<td class="{prefix}-{html.escape(str(v))}">{html.escape(redact(str(v)))}</td>' if c == css_column
-            else f"<td>{html.escape(redact(str(v)))}</td>" for c, v in row.items())
-        body.append(f"<tr>{cells}</tr>")
-    return HTML(f'<table class="pgvet"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
 
 
 def checks_table(audit: AuditRun) -> Table:
@@ -174,7 +161,7 @@ def orphan_sample(audit: AuditRun) -> HTML:
         return HTML(f"<p><i>No orphaned rows of <code>{html.escape(data['reference'])}</code> to show"
                     f"{': ' + html.escape(data['reason']) if data.get('reason') else ''}.</i></p>")
     caption = f"<p>First {len(rows)} orphaned rows of <code>{html.escape(data['reference'])}</code> (keys only):</p>"
-    return HTML(caption + _table(pd.DataFrame(rows).astype(str), "", "").data)
+    return HTML(caption + frame_table(pd.DataFrame(rows).astype(str)).html())
 
 
 def table_activity(audit: AuditRun) -> pd.DataFrame:
@@ -206,7 +193,7 @@ def suppressed_table(audit: AuditRun) -> HTML:
             for s in audit.suppressed]
     expired = "".join(f"<li>expired {html.escape(e['until'])}: <code>{html.escape(e['key'])}</code> "
                       f"({html.escape(e['reason'])}) — its findings count again</li>" for e in audit.expired_suppressions)
-    table = _table(pd.DataFrame(rows, columns=["check", "object", "detail", "reason", "until"]), "", "").data
+    table = frame_table(pd.DataFrame(rows, columns=["check", "object", "detail", "reason", "until"])).html()
     return HTML(table + (f"<ul>{expired}</ul>" if expired else ""))
 
 

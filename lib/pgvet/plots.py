@@ -84,32 +84,43 @@ def orphans_by_reference(run: AuditRun) -> go.Figure:
     return _drawn(fig, len(bars), "no rows point nowhere")
 
 
+GRAPH_MAX_TABLES = 150   # beyond this a circle of names is unreadable: draw the broken references only
+
+
 def reference_graph(frame) -> go.Figure:
-    """Tables as nodes on a circle, references as lines; broken ones in red, undeclared ones dashed."""
+    """Tables as nodes on a circle, references as lines; broken ones in red, undeclared ones dashed.
+    On a large schema only the tables of broken references are drawn (the table below has every one)."""
     import math
 
-    edges = [(r["reference"].rsplit(".", 1)[0], r["refers to"].split("(")[0], r) for _, r in frame.iterrows()
+    edges = [(r["reference"].rsplit(".", 1)[0], r["refers to"].split("(")[0], bool(r["problems"]), r["declared"] == "yes",
+              f"{r['reference']} -> {r['refers to']} {r['problems']}") for _, r in frame.iterrows()
              if not r["refers to"].startswith("polymorphic")]
-    tables = sorted({t for a, b, _ in edges for t in (a, b)})
+    title = "References between tables (red: broken; dashed: not declared)"
+    if len({t for a, b, *_ in edges for t in (a, b)}) > GRAPH_MAX_TABLES:
+        edges = [e for e in edges if e[2]]
+        title = f"Broken references between tables ({len(edges):,} of {len(frame):,} references; the table lists all)"
+    tables = sorted({t for a, b, *_ in edges for t in (a, b)})
     pos = {t: (math.cos(2 * math.pi * i / max(len(tables), 1)), math.sin(2 * math.pi * i / max(len(tables), 1)))
            for i, t in enumerate(tables)}
     fig = go.Figure()
-    for child, parent, r in edges:
-        broken = bool(r["problems"])
-        fig.add_scatter(x=[pos[child][0], pos[parent][0]], y=[pos[child][1], pos[parent][1]], mode="lines",
-                        line=dict(color=SEVERITY_COLOURS["critical"] if broken else "#90a4ae",
-                                  width=3 if broken else 1, dash="solid" if r["declared"] == "yes" else "dash"),
-                        hoverinfo="text", text=f"{r['reference']} -> {r['refers to']} {r['problems']}",
-                        showlegend=False)
-    broken_tables = {c for c, _, r in edges if r["problems"]}
+    for broken, declared, colour, width, dash in ((False, True, "#90a4ae", 1, "solid"), (False, False, "#90a4ae", 1, "dash"),
+                                                  (True, True, SEVERITY_COLOURS["critical"], 3, "solid"),
+                                                  (True, False, SEVERITY_COLOURS["critical"], 3, "dash")):
+        mine = [e for e in edges if e[2] == broken and e[3] == declared]
+        if mine:   # one trace per kind of line, segments separated by None: light at any size
+            xs = [v for a, b, *_ in mine for v in (pos[a][0], pos[b][0], None)]
+            ys = [v for a, b, *_ in mine for v in (pos[a][1], pos[b][1], None)]
+            fig.add_scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
+                            line=dict(color=colour, width=width, dash=dash))
+    broken_tables = {c for c, _, broken, *_ in edges if broken}
     fig.add_scatter(x=[pos[t][0] for t in tables], y=[pos[t][1] for t in tables], mode="markers+text",
                     text=tables, textposition="top center", hoverinfo="text", showlegend=False,
+                    hovertext=["; ".join(e[4] for e in edges if t in e[:2])[:500] for t in tables],
                     marker=dict(size=12, color=[SEVERITY_COLOURS["critical"] if t in broken_tables else "#1565c0"
                                                 for t in tables]))
-    fig.update_layout(title="References between tables (red: broken; dashed: not declared)", height=620,
-                      xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
+    fig.update_layout(title=title, height=620, xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
                       margin=dict(l=20, r=20, t=50, b=20), template="plotly_white")
-    return _drawn(fig, len(edges), "no references")
+    return _drawn(fig, len(tables), "no references")
 
 
 def seq_scan_scatter(activity, hot_tables=()) -> go.Figure:

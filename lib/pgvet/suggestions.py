@@ -21,6 +21,8 @@ from pglast.enums import A_Expr_Kind, BoolExprType, NullTestType
 from pglast.parser import ParseError
 from psycopg import sql
 
+from .wording import plural
+
 OPS = {"=": "eq", "<": "range", ">": "range", "<=": "range", ">=": "range"}
 TARGET_ROWS = 50          # PgHero: stop adding columns once a lookup returns about this many rows
 MAX_COLUMNS = 2
@@ -215,7 +217,7 @@ def suggest(conn, statements: list[dict]) -> list[Suggestion]:
     for s in suggestions:
         s.statements.sort(key=lambda st: -(st["calls"] * st["mean_ms"]))
         worst = s.statements[0]
-        s.evidence.insert(0, f"{len(s.statements)} statement(s), worst: {worst['calls']} calls x "
+        s.evidence.insert(0, f"{plural(len(s.statements), 'statement')}, worst: {worst['calls']:,} calls x "
                              f"{worst['mean_ms']} ms ({worst['why']})")
     return suggestions
 
