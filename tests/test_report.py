@@ -1,4 +1,6 @@
 """The pipeline end to end: CLI -> Papermill -> findings.json + offline HTML, with no secret anywhere."""
+import base64
+import gzip
 import io
 import json
 import os
@@ -65,6 +67,10 @@ def test_report_writes_one_page_in_a_dated_folder_and_prints_its_findings_as_csv
     findings = json.loads((index.parent / "findings.json").read_text())["findings"]
     assert len(frame) == len(findings) and sorted(frame["key"]) == sorted(f["key"] for f in findings)
     assert frame["tier"].iloc[0] == "live" and frame["finding"].notna().all()
+    # the notebooks as they ran, outputs cleared (they are the page); run in this folder, they render it again
+    nb = nbformat.read(str(index.parent / "references.ipynb"), as_version=4)
+    assert not [c for c in nb.cells if c.cell_type == "code" and c.outputs]
+    assert any('run = "."' in c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
 
 
 def test_findings_json_has_the_stable_shape_and_the_planted_findings(report, demo_audit):
@@ -103,7 +109,8 @@ def plotted_points(html: str) -> list[int]:
 def test_the_page_is_offline_with_plotly_once_and_no_chart_of_fewer_than_two_points(report):
     _, out = report
     html = next(out.glob("*/demo/index.html")).read_text()
-    assert len(re.findall(r"plotly\.js v\d", html)) == 1
+    (packed,) = re.findall(r'<script type="application/gzip;base64" id="pgvet-plotly">([^<]+)</script>', html)
+    assert re.search(r"plotly\.js v\d", gzip.decompress(base64.b64decode(packed)).decode()[:2000])
     assert not re.search(r"<script[^>]+src=", html), "the report must load nothing from the network"
     assert not re.search(r"<link[^>]+href=\"http", html)
     points = plotted_points(html)

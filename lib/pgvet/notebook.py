@@ -100,9 +100,9 @@ def _fix_block(f: Finding) -> str:
     """A finding's collapsible block: its fix statements, then (filled in when opened) its check's doc and SQL."""
     fix = safe_fix(f) if f.fix else ""
     statements = f"<pre>{html.escape(redact(fix))}</pre>" if fix else "<p>No statement to suggest.</p>"
+    # the check's doc and SQL are in the page once (<template id="doc-<check>">); report.js puts them here
     return (f"<details><summary>{'fix' if fix else 'why'}</summary>{statements}"
-            f'<p><a href="#check-{html.escape(f.check)}">Why it matters, how to fix, false positives, the SQL pgvet '
-            f'ran</a></p><div class="pgvet-doc-slot" data-check="{html.escape(f.check)}"></div></details>')
+            f'<div class="pgvet-doc-slot" data-check="{html.escape(f.check)}"></div></details>')
 
 
 def check_findings_table(check: CheckResult) -> Table:
@@ -211,23 +211,45 @@ def _harm_text(value, unit: str) -> str:
     return size(value) if unit == "bytes" else f"{metric_text('', value)} {unit}".strip()
 
 
+TOP_PER_CHECK = 3   # in "What matters most", beyond this many objects led by one check: one line for the rest
+
+
 def top_findings(audit: AuditRun, limit: int = 10) -> HTML:
     """What matters most, one object a line: broken live data first, then risks, then latent problems;
-    each a plain sentence, with the other findings on the same object, a link to it and its fix."""
-    objects = ranking.by_object(audit)[:limit]
+    each a plain sentence, with the other findings on the same object, a link to it and its fix. When
+    one check leads many objects, its first few are shown and one line counts the rest."""
+    objects = ranking.by_object(audit)
     if not objects:
         return HTML("<p><i>Nothing to report.</i></p>")
-    items = []
+    led: dict[str, list] = {}
     for o in objects:
-        f = o.first
-        also = o.labels[1:]
-        also_text = f' <span class="also">· also: {html.escape(redact(" · ".join(also)))}</span>' if also else ""
-        fix = o.fixes
-        block = (f"<details><summary>fix</summary><pre>{html.escape(redact(fix))}</pre></details>" if fix else "")
-        items.append(f'<li><span class="sev-{f.severity}">{f.severity}</span> · '
-                     f'{html.escape(redact(ranking.sentence(f)))}{also_text} <small>(<a href="#{html.escape(f.key)}">'
-                     f'{html.escape(o.name)}</a> · {html.escape(TIERS[o.tier])})</small>{block}</li>')
+        led.setdefault(o.first.check, []).append(o)
+    items, counted = [], set()
+    for o in objects:
+        if len(items) >= limit:
+            break
+        check = o.first.check
+        mine = led[check]
+        if mine.index(o) < TOP_PER_CHECK:
+            items.append(_top_item(o))
+        elif check not in counted:
+            counted.add(check)
+            meta = ranking.check_of(check)
+            rest = len(mine) - TOP_PER_CHECK
+            items.append(f'<li><span class="sev-{o.severity}">{o.severity}</span> · and {rest:,} more: '
+                         f'<a href="#check-{html.escape(check)}">{html.escape(meta.title if meta else check)}</a></li>')
     return HTML(f'<ol class="pgvet-top">{"".join(items)}</ol>')
+
+
+def _top_item(o: ranking.ObjectFindings) -> str:
+    f = o.first
+    also = o.labels[1:]
+    also_text = f' <span class="also">· also: {html.escape(redact(" · ".join(also)))}</span>' if also else ""
+    fix = o.fixes
+    block = f"<details><summary>fix</summary><pre>{html.escape(redact(fix))}</pre></details>" if fix else ""
+    return (f'<li><span class="sev-{f.severity}">{f.severity}</span> · {html.escape(redact(ranking.sentence(f)))}'
+            f'{also_text} <small>(<a href="#{html.escape(f.key)}">{html.escape(o.name)}</a> · '
+            f'{html.escape(TIERS[o.tier])})</small>{block}</li>')
 
 
 def _checks_of(audit: AuditRun, area: str = "") -> list[CheckResult]:

@@ -96,6 +96,15 @@ def _kernel_manager():
     return LocalKernelManager
 
 
+def without_outputs(nb):
+    """The notebook as it ran, its outputs cleared: they are the report page. Run in the report folder,
+    it renders the same outputs again from the saved run (its parameters say `run = "."`)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
+
 def main(spec_path: str) -> int:
     import nbformat
     import papermill
@@ -125,6 +134,7 @@ def main(spec_path: str) -> int:
                 continue
             nbformat.write(redacted(nbformat.read(page.executed, as_version=4)), page.executed)
             notebook_to_section(page.executed, page.section)
+            nbformat.write(without_outputs(nbformat.read(page.executed, as_version=4)), page.executed)
     finally:
         Path(spec_path).with_suffix(".result.json").write_text(json.dumps(errors))
         if kernel.has_kernel:

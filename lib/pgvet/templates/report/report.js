@@ -98,8 +98,27 @@
       if (doc) slot.appendChild(doc.content.cloneNode(true));
     }
   }, true);
+  function drawCharts() {
+    /* plotly.js travels gzipped in the page; unpack it, run it, then each chart's drawing script */
+    var packed = document.getElementById("pgvet-plotly");
+    var plots = document.querySelectorAll('script[type="text/x-pgvet-plot"]');
+    if (!packed || !plots.length) return;
+    if (typeof DecompressionStream === "undefined") {
+      Array.prototype.forEach.call(plots, function (s) {
+        s.insertAdjacentHTML("beforebegin", '<p class="pgvet-note">This browser cannot unpack the charts; ' +
+          "open the page in a current Chrome, Edge, Firefox or Safari.</p>");
+      });
+      return;
+    }
+    var bytes = Uint8Array.from(atob(packed.textContent), function (c) { return c.charCodeAt(0); });
+    new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text().then(function (js) {
+      (0, eval)(js);
+      Array.prototype.forEach.call(plots, function (s) { (0, eval)(s.textContent); });
+    });
+  }
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll(".pgvet-table"), setup);
+    drawCharts();
     jump();
     window.addEventListener("hashchange", jump);
   }
