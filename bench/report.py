@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--tables", type=int, default=2000)
     ap.add_argument("--before", default="7bfd904", help="the commit to compare with")
     ap.add_argument("--before-is", default="a page per area, each inlining plotly.js; a process and kernel per page")
-    ap.add_argument("--after-is", default="one self-contained page, plotly.js once; a process and kernel per job")
+    ap.add_argument("--after-is", default="one self-contained page, plotly.js once and gzipped; a process and kernel per job")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
