@@ -123,7 +123,8 @@ def prepare(folder: str | Path, parameters: dict, notebooks: Path) -> list[Path]
         for cell in nb.cells:
             cell.metadata.setdefault("tags", [])   # papermill reads every cell's tags
         nb.metadata["papermill"] = {}
-        nb = parameterize_notebook(nb, parameters)
+        # as in the report: an area's notebook audits its own area
+        nb = parameterize_notebook(nb, parameters if name == "overview" else {**parameters, "only": name})
         nb.metadata.pop("papermill", None)
         for cell in nb.cells:
             if not cell.metadata.get("tags"):

@@ -262,16 +262,18 @@ def _checks_of(audit: AuditRun, area: str = "") -> list[CheckResult]:
 
 def check_summary(audit: AuditRun, area: str = "") -> Table:
     """One row per check: how many findings, the worst few, the total harm, whether it checked everything."""
-    table = Table([Column("check", raw=True), Column("area"), Column("tier"), Column("findings", numeric=True),
-                   Column("total harm", numeric=True), Column("worst", raw=True), Column("status", css="status")],
+    table = Table([Column("check", raw=True)] + ([] if area else [Column("area")])
+                  + [Column("tier"), Column("findings", numeric=True), Column("total harm", numeric=True),
+                     Column("worst", raw=True), Column("status", css="status")],
                   filters=("tier", "status") if not area else ())
     for c in _checks_of(audit, area):
         meta = ranking.check_of(c.id)
         unit = meta.harm.get("unit", "") if meta else ""
         total = ranking.check_totals(c.findings).get(c.id)
         worst = ranking.ranked(c.findings)[:3]
-        table.add([(f'<a href="#check-{html.escape(c.id)}">{html.escape(c.title)}</a>', c.title), c.area,
-                   meta.tier if meta else "", len(c.findings), (_harm_text(total, unit), total),
+        table.add([(f'<a href="#check-{html.escape(c.id)}">{html.escape(c.title)}</a>', c.title)]
+                  + ([] if area else [c.area])
+                  + [meta.tier if meta else "", len(c.findings), (_harm_text(total, unit), total),
                    (", ".join(f'<a href="#{html.escape(f.key)}">{html.escape(ranking.object_name(f))}</a>'
                               for f in worst), ""), c.status])
     return table

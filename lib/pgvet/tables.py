@@ -52,6 +52,8 @@ class Table:
     def _row(self, cells, row_id) -> str:
         tds = []
         for column, (text, value) in zip(self.columns, cells):
+            if column.numeric and isinstance(text, (int, float)) and not isinstance(text, bool):
+                text = metric_text(column.name, text)
             shown = str(text) if column.raw else html.escape(redact(str(text if text is not None else "")))
             css = f' class="{column.css}-{html.escape(str(value))}"' if column.css else ""
             sort = f' data-value="{html.escape(str(value))}"' if column.numeric and value not in (None, "") else ""
