@@ -93,3 +93,23 @@ def test_an_anchor_shows_its_page_of_the_table_and_scrolls_to_the_row(wide_repor
     assert key in visible_ids(page) and len(visible_ids(page)) == 25
     top = page.js(f"document.getElementById('{key}').getBoundingClientRect().top")
     assert 0 < top < page.js("window.innerHeight") and page.js("window.scrollY") > 1000
+
+
+def test_a_findings_fix_block_opens_under_its_row_with_the_checks_doc_and_code(page):
+    key = "unindexed_foreign_keys:public.t418.b_id"
+    page.js(f"document.getElementById('{key}').querySelector('details').open = true")
+    page.js("new Promise(done => setTimeout(done, 100))")   # the toggle event is its own task
+    text = page.js(f"(r => r.classList.contains('pgvet-expand') ? r.textContent : '')"
+                   f"(document.getElementById('{key}').nextElementSibling)")
+    assert "CREATE INDEX CONCURRENTLY" in text and "t418" in text
+    assert "Why it matters" in text and "False positives" in text and "What pgvet ran (Python" in text
+    page.js(f"document.getElementById('{key}').querySelector('details').open = false")
+    page.js("new Promise(done => setTimeout(done, 100))")
+    assert page.js(f"document.getElementById('{key}').nextElementSibling.classList.contains('pgvet-expand')") is False
+
+
+def test_the_network_detector_sees_a_page_that_loads_from_the_network(page, tmp_path):
+    control = tmp_path / "control.html"
+    control.write_text('<script src="https://cdn.example.invalid/x.js"></script>')
+    page.open(control.as_uri())
+    assert page.network() == ["https://cdn.example.invalid/x.js"]

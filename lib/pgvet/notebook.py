@@ -230,7 +230,7 @@ def top_findings(audit: AuditRun, limit: int = 10) -> HTML:
             break
         check = o.first.check
         mine = led[check]
-        if mine.index(o) < TOP_PER_CHECK:
+        if mine.index(o) < TOP_PER_CHECK or len(mine) == TOP_PER_CHECK + 1:   # "and 1 more" would hide one line
             items.append(_top_item(o))
         elif check not in counted:
             counted.add(check)
@@ -287,7 +287,8 @@ def _doc_html(check_id: str, ran: str) -> str:
         return ""
     text = "\n".join(line for line in meta.doc.splitlines() if not line.startswith("# "))  # the title is above
     doc = mistune.html(text).replace("<h2>", "<h5>").replace("</h2>", "</h5>")
-    return (f"{doc}<p><b>The SQL pgvet ran</b> ({html.escape(meta.path.parent.name + '/' + meta.path.name)}, "
+    what = "The SQL pgvet ran" if meta.path.suffix == ".sql" else "What pgvet ran (Python: several queries)"
+    return (f"{doc}<p><b>{what}</b> ({html.escape(meta.path.parent.name + '/' + meta.path.name)}, "
             f"{html.escape(ran)}):</p><pre>{html.escape(meta.sql)}</pre>")
 
 

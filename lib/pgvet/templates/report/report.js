@@ -14,7 +14,12 @@
       var cell = row.cells[i];
       return cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent;
     }
+    function collapse() {
+      Array.prototype.forEach.call(tbody.querySelectorAll("tr.pgvet-expand"), function (r) { r.parentNode.removeChild(r); });
+      Array.prototype.forEach.call(tbody.querySelectorAll("details[open]"), function (d) { d.open = false; });
+    }
     function draw() {
+      collapse();
       var pages = Math.max(1, Math.ceil(shown.length / size));
       page = Math.min(page, pages - 1);
       rows.forEach(function (r) { r.hidden = true; });
@@ -90,13 +95,32 @@
     el.classList.add("pgvet-target");
     el.scrollIntoView({block: "center"});
   }
-  document.addEventListener("toggle", function (e) {
+  function fillDoc(slot) {
     /* a finding's block shows its check's doc and SQL, kept once per check in a <template> */
-    var d = e.target, slot = d.querySelector && d.querySelector(".pgvet-doc-slot");
-    if (d.open && slot && !slot.firstChild) {
-      var doc = document.getElementById("doc-" + slot.getAttribute("data-check"));
-      if (doc) slot.appendChild(doc.content.cloneNode(true));
+    var doc = document.getElementById("doc-" + slot.getAttribute("data-check"));
+    if (doc && !slot.firstChild) slot.appendChild(doc.content.cloneNode(true));
+  }
+  document.addEventListener("toggle", function (e) {
+    /* in a table, an opened block is shown full width in a row under its finding */
+    var d = e.target;
+    if (!d.tagName || d.tagName !== "DETAILS") return;
+    var cell = d.parentNode, row = cell && cell.parentNode;
+    if (!cell || cell.tagName !== "TD") {
+      Array.prototype.forEach.call(d.querySelectorAll(".pgvet-doc-slot"), fillDoc);
+      return;
     }
+    var next = row.nextElementSibling;
+    if (next && next.classList.contains("pgvet-expand")) next.parentNode.removeChild(next);
+    if (!d.open) return;
+    var tr = document.createElement("tr"), td = document.createElement("td");
+    tr.className = "pgvet-expand";
+    td.colSpan = row.cells.length;
+    Array.prototype.forEach.call(d.children, function (c) {
+      if (c.tagName !== "SUMMARY") td.appendChild(c.cloneNode(true));
+    });
+    Array.prototype.forEach.call(td.querySelectorAll(".pgvet-doc-slot"), fillDoc);
+    tr.appendChild(td);
+    row.parentNode.insertBefore(tr, row.nextSibling);
   }, true);
   function drawCharts() {
     /* plotly.js travels gzipped in the page; unpack it, run it, then each chart's drawing script */
