@@ -19,9 +19,27 @@ def nothing_to_draw(title: str, why: str) -> HTML:
     return HTML(f'<p class="pgvet-note">{html.escape(title)}: not drawn, {html.escape(why)}.</p>')
 
 
+LABEL_FIELDS = ("x", "y", "text", "hovertext", "labels")
+
+
+def _literal(fig: go.Figure) -> go.Figure:
+    """Plotly reads a subset of HTML in labels (<a href>, <b> …): names from the database are shown as
+    written, never as markup, so every text a trace shows is entity-escaped (Plotly decodes entities)."""
+    for trace in fig.data:
+        for name in LABEL_FIELDS:
+            values = getattr(trace, name, None)
+            if hasattr(values, "tolist"):   # a pandas column arrives as a numpy array
+                values = values.tolist()
+            if isinstance(values, str):
+                setattr(trace, name, html.escape(values, quote=False))
+            elif isinstance(values, (list, tuple)) and any(isinstance(v, str) for v in values):
+                setattr(trace, name, [html.escape(v, quote=False) if isinstance(v, str) else v for v in values])
+    return fig
+
+
 def _drawn(fig: go.Figure, points: int, why: str):
-    """`fig` when it has at least two points to compare, else a line saying why it is not drawn."""
-    return fig if points >= 2 else nothing_to_draw(fig.layout.title.text or "chart", why if points == 0 else
+    """`fig` when it has at least two points to compare (its labels literal), else a line saying why not."""
+    return _literal(fig) if points >= 2 else nothing_to_draw(fig.layout.title.text or "chart", why if points == 0 else
                                                     "only one item to show; the table below has it")
 
 
@@ -178,7 +196,7 @@ def waste_treemap(run: AuditRun) -> go.Figure:
     for f in found:
         name = f"{f.schema}.{f.table}" + (f" / {f.object}" if f.object else "")
         ids.append(f.key)
-        labels.append(f"{name}<br>{f.metrics['wasted_bytes'] / 1024 ** 2:.1f} MB")
+        labels.append(f"{name} · {f.metrics['wasted_bytes'] / 1024 ** 2:.1f} MB")
         parents.append(_title(f))
         values.append(f.metrics["wasted_bytes"])
     fig = go.Figure(go.Treemap(ids=ids, labels=labels, parents=parents, values=values, branchvalues="remainder"))
