@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 from . import __version__
 from pathlib import Path
 
-from .errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, PgvetError, UsageError
+from .errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK, PgvetError, Terminated, UsageError
 from .redact import redact
 from .wording import plural
 
@@ -354,8 +356,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminated(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)   # unwind as for Ctrl-C: temporary folders are removed
     try:
         return args.func(args)
     except PgvetError as exc:
@@ -364,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pgvet: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("pgvet: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:   # `pgvet checks | head`: the reader has what it wanted
         sys.stdout = open(os.devnull, "w")
         return EXIT_OK

@@ -29,3 +29,13 @@ class CatalogError(PgvetError):
     """A check file is malformed: fail fast, naming the file."""
 
     exit_code = EXIT_USAGE
+
+
+class WriteFailed(PgvetError):
+    """The report could not be written (the folder is a file, read-only, or the disk is full)."""
+
+    exit_code = EXIT_FAILED
+
+
+class Terminated(BaseException):
+    """SIGTERM: unwinds like Ctrl-C, so that temporary folders are removed on the way out."""

@@ -47,27 +47,41 @@ def page_environment() -> dict:
 
 
 def render(pages: list[Page], folder: Path, jobs: int) -> list[Rendered]:
-    """Every page; `jobs` processes, each `python -m pgvet.pages` with `folder` as its working directory."""
+    """Every page; `jobs` processes, each `python -m pgvet.pages` with `folder` as its working directory.
+    Interrupted (Ctrl-C, SIGTERM), the page processes are stopped before this returns."""
+    running: list[subprocess.Popen] = []
+
     def share(pages: list[Page], n: int) -> Rendered:
         spec = folder / f".pages-{n}.json"
         result = spec.with_suffix(".result.json")
         spec.write_text(json.dumps([asdict(p) for p in pages]))
         timeout = PAGE_TIMEOUT_S * len(pages)
+        process = subprocess.Popen([sys.executable, "-m", "pgvet.pages", str(spec)], cwd=folder, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=page_environment())
+        running.append(process)
         try:
-            done = subprocess.run([sys.executable, "-m", "pgvet.pages", str(spec)], cwd=folder, capture_output=True,
-                                  text=True, env=page_environment(), timeout=timeout)
-            lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-            why = lines[-1] if lines else f"exit {done.returncode}"
+            _, stderr = process.communicate(timeout=timeout)
+            lines = [line for line in stderr.strip().splitlines() if line.strip()]
+            why = lines[-1] if lines else f"exit {process.returncode}"
         except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
             why = f"not rendered within {timeout} s"
         finally:
             spec.unlink(missing_ok=True)
         errors = json.loads(result.read_text()) if result.exists() else {}
         result.unlink(missing_ok=True)
         return [Rendered(p, errors[p.name] if p.name in errors else f"{Path(p.notebook).stem}: {why}") for p in pages]
-    shares = [pages[i::max(1, jobs)] for i in range(max(1, jobs))]
-    with ThreadPoolExecutor(max_workers=len(shares)) as pool:   # the threads only wait for their process
-        done = [r for rendered in pool.map(share, [s for s in shares if s], range(len(shares))) for r in rendered]
+    shares = [s for s in (pages[i::max(1, jobs)] for i in range(max(1, jobs))) if s]
+    pool = ThreadPoolExecutor(max_workers=len(shares))   # the threads only wait for their process
+    try:
+        done = [r for rendered in pool.map(share, shares, range(len(shares))) for r in rendered]
+    except BaseException:
+        for process in running:
+            process.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True)
     return sorted(done, key=lambda r: pages.index(r.page))
 
 

@@ -14,11 +14,13 @@ import html
 import os
 import re
 import shutil
+import sys
 import tempfile
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
+from .errors import WriteFailed
 from .redact import redact
 
 PARTIAL_SEPARATOR = "--"
@@ -43,6 +45,23 @@ def report_folder(root: Path, day: date, target: str, selection: str = "") -> Pa
     return Path(root) / day.isoformat() / folder_name(target, selection)
 
 
+def check_writable(root: Path) -> None:
+    """Fail before connecting when no report can be written under `root`: one line, exit 3."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise WriteFailed(f"cannot write reports into {root}: it is a file, not a folder")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".pgvet-probe-"):
+            pass
+    except OSError as exc:
+        raise WriteFailed(f"cannot write reports into {root}: {exc.strerror or exc}") from None
+
+
+def write_failed(where: Path, exc: OSError) -> WriteFailed:
+    return WriteFailed(f"the report could not be written into {where}: {exc.strerror or exc}")
+
+
 def staging(final: Path) -> Path:
     """A private folder on the same file system as `final`, for building the report."""
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -56,11 +75,22 @@ def locked(final: Path):
     """One publisher per report folder at a time (runs of the same target from cron and by hand)."""
     final.parent.mkdir(parents=True, exist_ok=True)
     lock = final.parent / f".{final.name}.lock"
-    with open(lock, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with open(lock, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another run"
+            print(f"pgvet: waiting for the report of {final.name} being written by pid {holder}", file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")   # who holds it, for the run that waits
+        handle.flush()
         try:
             yield
         finally:
+            handle.truncate(0)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 

@@ -25,7 +25,8 @@ from .history import write_history
 from .options import RunOptions
 from .export import Section, assemble
 from .pages import NOTEBOOKS, Page, Rendered, render
-from .publish import INCOMPLETE, PARTIAL_SEPARATOR, publish, publish_failure, report_folder, staging, write_index
+from .publish import (INCOMPLETE, PARTIAL_SEPARATOR, check_writable, publish, publish_failure, report_folder,
+                      staging, write_failed, write_index)
 from .results import RUN_FILE, AuditRun
 from .runner import quiet
 
@@ -55,6 +56,7 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
     root, day = Path(out_root).resolve(), day or date.today()
     config = str(Path(config).resolve()) if config else ""
     audit_run.validate(only, params, config, [target.name])
+    check_writable(root)
     final = report_folder(root, day, target.name, selection_name(only))
     try:
         probe(target)  # one clear line before any work
@@ -62,12 +64,18 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
         audit = audit_run.run(target, only=only, params=params, options=options, config=config, day=day, say=say)
     except PgvetError as exc:
         if exc.exit_code == 3:   # a usage error (a bad parameter value) writes nothing
-            publish_failure(final, str(exc))
-            write_index(root)
+            try:
+                publish_failure(final, str(exc))
+                write_index(root)
+            except OSError:      # cannot even write the error page: the one line on stderr says it all
+                pass
         raise
     if audit.incomplete and (final / RUN_FILE).exists():
         final = final.with_name(final.name + PARTIAL_SEPARATOR + INCOMPLETE)  # never over a complete report
-    work = staging(final)
+    try:
+        work = staging(final)
+    except OSError as exc:
+        raise write_failed(final.parent, exc) from None
     try:
         audit.save(work)
         write_fixes(audit, work / "fixes.sql")
@@ -79,11 +87,14 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
                        {**common, "only": nb.stem}) for nb in area_notebooks(only)]
         say(f"{target.name}: rendering {len(pages)} pages")
         rendered = render(pages, work, options.page_jobs)
-    except BaseException:
+        page = assemble_page(rendered, work / "index.html", f"pgvet — {target.name} — {day.isoformat()}",
+                             Path(root.name) / final.relative_to(root))
+    except OSError as exc:   # a full disk, a folder made read-only under us: one line, nothing left behind
+        shutil.rmtree(work, ignore_errors=True)
+        raise write_failed(final, exc) from None
+    except BaseException:    # Ctrl-C, SIGTERM, a defect: the staging folder goes too
         shutil.rmtree(work, ignore_errors=True)
         raise
-    page = assemble_page(rendered, work / "index.html", f"pgvet — {target.name} — {day.isoformat()}",
-                         Path(root.name) / final.relative_to(root))
     failed = next((r.error for r in rendered if r.error), None)
     if failed:
         log = "\n".join(f"{Path(r.page.notebook).name}: {r.error or 'ok'}" for r in rendered)
@@ -91,8 +102,12 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
         error_page = publish_failure(final, failed, log, work)
         write_index(root)
         return Report(error_page.parent, error_page, error_page.parent / RUN_FILE, failed, audit, [error_page])
-    publish(work, final)
-    write_index(root)
+    try:
+        publish(work, final)
+        write_index(root)
+    except OSError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        raise write_failed(final, exc) from None
     return Report(final, final / "index.html", final / RUN_FILE, None, audit, [final / "index.html"])
 
 
