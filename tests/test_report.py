@@ -11,6 +11,7 @@ import sys
 
 import nbformat
 import pandas as pd
+import psycopg
 import pytest
 
 from pgvet.connection import resolve_target
@@ -131,6 +132,14 @@ def test_what_matters_most_opens_with_live_data_in_plain_sentences(report, demo_
                                                         if f.metrics.get("rule")}
     assert not [(item, word) for item in items for word in jargon if word in item]
     assert not [item for item in items if "(s)" in item or re.search(r"\b1 [a-z]+s\b", item)]
+
+
+def test_the_reporting_role_cannot_write_whatever_its_session_says(auditor, report, demo_db):
+    dsn, pgpass = auditor
+    with psycopg.connect(f"{dsn} passfile={pgpass}", autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("BEGIN READ WRITE; DELETE FROM orders")
+    assert report[0].returncode == 0      # and the full report ran as that role
 
 
 def test_no_password_in_any_output_or_console_text(report):
