@@ -3,11 +3,13 @@ email's markdown, and findings.json. Every format ranks findings by harm, like t
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 from tabulate import tabulate
 
 from . import ranking
+from .fixsafety import escape
 from .redact import redact
 from .results import SEVERITIES, AuditRun
 from .wording import day, plural
@@ -43,12 +45,18 @@ def findings_frame(audit: AuditRun) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
 
+def one_line(value) -> str:
+    """Database text on one line: control characters (a newline in a table name) written as \\xNN."""
+    return escape(str(value))
+
+
 def text(audit: AuditRun) -> str:
     """A line per finding, aligned, most harmful first, under the verdict."""
     frame = findings_frame(audit)
     lines = [f"{audit.target}: {headline(audit)[1]}."]
     if not frame.empty:
-        lines.append(tabulate(frame[["severity", "check", "object", "finding"]].values.tolist(),
+        rows = [[one_line(v) for v in row] for row in frame[["severity", "check", "object", "finding"]].values.tolist()]
+        lines.append(tabulate(rows,
                               headers=["severity", "check", "object", "finding"], tablefmt="plain"))
     lines += [f"not checked: {c.id}: {c.status}: {redact(c.reason or '')}" for c in audit.gaps]
     return "\n".join(lines) + "\n"
@@ -68,16 +76,23 @@ def markdown(audit: AuditRun, top: int = 10) -> str:
     objects = ranking.by_object(audit)[:top]
     for i, o in enumerate(objects, 1):
         also = f" (also: {'; '.join(o.labels[1:])})" if len(o.labels) > 1 else ""
-        lines.append(f"{i}. **{o.severity}** — {redact(ranking.sentence(o.first))}{redact(also)}")
+        lines.append(f"{i}. **{o.severity}** — {markdown_text(ranking.sentence(o.first) + also)}")
     if not objects:
         lines.append("Nothing to report.")
     rows = [[c.title, c.area, c.status, len(c.findings)] for c in audit.checks if c.findings or c.status != "ok"]
+
     if rows:
         lines += ["", tabulate(rows, headers=["check", "area", "status", "findings"], tablefmt="github")]
     gaps = audit.gaps
     if gaps:
         lines += ["", "Not checked everywhere: " + "; ".join(f"{c.id} ({c.status})" for c in gaps) + "."]
     return "\n".join(lines) + "\n"
+
+
+def markdown_text(value: str) -> str:
+    """Database text in markdown: one line, and its markup characters shown as written, not applied."""
+    # not `_`: CommonMark never reads an underscore inside a word (order_items) as emphasis
+    return re.sub(r"([\\`*\[\]<>|])", r"\\\1", one_line(redact(value)))
 
 
 def as_json(audit: AuditRun) -> str:
