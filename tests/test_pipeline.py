@@ -389,3 +389,34 @@ def test_each_targets_password_reaches_only_its_own_connections(server, tmp_path
         if path.is_file() and path.suffix in (".html", ".ipynb", ".json", ".sql", ".txt"):
             text = path.read_text(errors="replace")
             assert "Pw-One" not in text and "Pw-Two" not in text, path
+
+
+def test_a_fleet_with_a_password_per_target_in_its_own_passfile_never_mixes_them_up(server, tmp_path, monkeypatch):
+    """Each service names its own passfile: five parallel rounds, each target authenticates with its own
+    password, and no password is ever in the environment of the process that runs the fleet."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pgvet import audit
+    from pgvet.fleet import load_targets
+
+    services = []
+    for i, password in enumerate(("Pw-Alpha-1193", "Pw-Beta-8830")):
+        make_db(server, f"passfile{i}", f"DROP ROLE IF EXISTS keeper{i}; CREATE ROLE keeper{i} LOGIN PASSWORD "
+                                        f"'{password}'; GRANT pg_read_all_data, pg_read_all_stats TO keeper{i};" + SHOP)
+        passfile = tmp_path / f"pgpass{i}"
+        passfile.write_text(f"127.0.0.1:{server.port}:passfile{i}:keeper{i}:{password}\n")
+        passfile.chmod(0o600)
+        services.append(f"[svc{i}]\nhost=127.0.0.1\nport={server.port}\ndbname=passfile{i}\nuser=keeper{i}\n"
+                        f"passfile={passfile}\n")
+    (tmp_path / "services.conf").write_text("\n".join(services))
+    monkeypatch.setenv("PGSERVICEFILE", str(tmp_path / "services.conf"))
+    (tmp_path / "targets.yml").write_text("jobs: 2\ntargets:\n  - {name: one, service: svc0}\n"
+                                          "  - {name: two, service: svc1}\n")
+    targets, jobs = load_targets(tmp_path / "targets.yml")
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for _ in range(5):
+            runs = list(pool.map(lambda t: audit.run(t, only="untrusted_foreign_keys"), targets))
+            assert [[f.key for f in r.findings] for r in runs] == [["untrusted_foreign_keys:public.orders.user_id"]] * 2
+            assert [c.status for r in runs for c in r.checks] == ["ok", "ok"]
+    environment = Path("/proc/self/environ").read_bytes().decode(errors="replace") + repr(dict(os.environ))
+    assert "Pw-Alpha" not in environment and "Pw-Beta" not in environment
