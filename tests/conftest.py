@@ -44,6 +44,28 @@ def pg15_server(tmp_path_factory):
     srv.remove()
 
 
+def _pgserver_bin() -> Path | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")   # the wheel's binaries only; its Python API is not used
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+    return folder if (folder / "postgres").exists() else None
+
+
+@pytest.fixture(scope="session")
+def pg16_server(tmp_path_factory):
+    """PostgreSQL 16 from the pgserver wheel (a test dependency), started by our own launcher."""
+    folder = _pgserver_bin()
+    if folder is None:
+        pytest.skip("the pgserver wheel (PostgreSQL 16) is not installed")
+    srv = EmbeddedServer(tmp_path_factory.mktemp("pg16"), bin_dir=folder)
+    info = srv.start()
+    yield info
+    srv.remove()
+
+
 def new_database(server, name: str) -> "Database":
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

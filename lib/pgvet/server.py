@@ -34,9 +34,7 @@ _PGVET_CONF = """\
 port = {port}
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '{socket_dir}'
-shared_preload_libraries = 'pg_stat_statements'
-pg_stat_statements.track = top
-track_io_timing = on
+{preload}track_io_timing = on
 logging_collector = off
 fsync = off
 """
@@ -196,7 +194,11 @@ class EmbeddedServer:
         self._init()
         port = self._choose_port(port)
         conf = self.data_dir / "pgvet.conf"
-        conf.write_text(_PGVET_CONF.format(port=port, socket_dir=self.socket_dir))
+        # pg_stat_statements when this build has it (a minimal build such as pgserver's has no contrib)
+        has_pgss = (self.bin_dir().parent / "lib" / "pg_stat_statements.so").exists() or any(
+            (self.bin_dir().parent / "lib").glob("*/pg_stat_statements.so"))
+        preload = "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = top\n" if has_pgss else ""
+        conf.write_text(_PGVET_CONF.format(port=port, socket_dir=self.socket_dir, preload=preload))
         self._own(conf)
         if not self.log_file.exists():
             self.log_file.touch()
