@@ -15,6 +15,14 @@ def test_every_shipped_check_ran_cleanly_on_the_demo(demo_audit):
     assert {c.id: (c.status, c.notes) for c in demo_audit.checks} == {c: ("ok", []) for c in SHIPPED}
 
 
+def test_every_fix_on_the_demo_is_written_as_statements_of_its_checks_kinds(demo_audit):
+    from pgvet.fixsafety import safe_fix
+
+    with_fix = [f for f in demo_audit.findings if f.fix]
+    assert len({f.check for f in with_fix}) >= 12
+    assert [f.key for f in with_fix if safe_fix(f).startswith("-- pgvet wrote this fix commented out")] == []
+
+
 @pytest.mark.parametrize("key", sorted(EXPECTED))
 def test_planted_defect_is_found_with_its_exact_numbers(demo_audit, key):
     name, expected = EXPECTED[key]

@@ -7,7 +7,7 @@ from pglast import parse_sql
 from psycopg import sql
 
 from pgvet.fixes import fixes_sql
-from pgvet.fixsafety import ALLOWED_STATEMENTS, safe_fix
+from pgvet.fixsafety import allowed_statements, safe_fix
 from pgvet.results import Finding
 from pgvet.runner import run_audit
 from pgvet.server import wheel_root
@@ -42,8 +42,9 @@ def test_hostile_names_and_comments_cannot_run_anything_through_fixes_sql(db, tm
     run = run_audit(db.target, only="schema,scans", params={"unused_columns.min_rows": 100})
     text = fixes_sql(run)
     assert {f.check for c in run.checks for f in c.findings if f.fix} >= {"unused_columns", "duplicate_indexes"}
-    for statement in parse_sql(text):                      # only statement kinds pgvet writes
-        assert type(statement.stmt).__name__ in ALLOWED_STATEMENTS
+    for f in run.findings:                                 # only the statement kinds its check writes
+        if f.fix:
+            assert {type(s.stmt).__name__ for s in parse_sql(safe_fix(f))} <= allowed_statements(f.check), f.key
     assert not [line for line in text.replace("\r", "\n").split("\n") if line.lstrip().startswith("\\")]
     (tmp_path / "fixes.sql").write_text(text)
     copy = f"{db.name}_copy"
@@ -71,7 +72,19 @@ def test_a_fix_that_is_not_pgvets_is_written_commented_out_and_an_ordinary_one_u
     assert escaped == '-- a\\x0aDROP TABLE victim; -- has no key:\nALTER TABLE public."a\nDROP TABLE victim; --" ' \
                       'ADD PRIMARY KEY (id);'
     smuggled = safe_fix(finding("-- note\nDROP TABLE victim;"))
-    assert smuggled.splitlines() == ["-- pgvet wrote this fix commented out because it holds a statement pgvet never "
-                                     "writes (DropStmt); read it before using any of it:",
+    assert smuggled.splitlines() == ["-- pgvet wrote this fix commented out because it holds a statement this check "
+                                     "never writes (DropStmt); read it before using any of it:",
                                      "-- | -- note", "-- | DROP TABLE victim;"]
     assert "\n\\" not in safe_fix(finding("-- x\n\\! id"))
+
+
+def test_a_fix_is_held_to_the_statement_kinds_its_own_check_declares():
+    def finding(check, fix):
+        return Finding(key="k", check=check, severity="info", schema="public", table="t", column=None, object=None,
+                       detail="", fix=fix)
+    index = "CREATE INDEX CONCURRENTLY ON public.t (a_id);"
+    assert safe_fix(finding("unindexed_foreign_keys", index)) == index
+    vacuum = safe_fix(finding("unindexed_foreign_keys", index + "\nVACUUM FULL public.t;"))  # pgvet writes VACUUM, not here
+    assert vacuum.startswith("-- pgvet wrote this fix commented out because it holds a statement this check never "
+                             "writes (VacuumStmt)")
+    assert safe_fix(finding("unused_indexes", "DROP INDEX public.i;")).startswith("-- pgvet wrote this fix commented")

@@ -7,11 +7,13 @@ import re
 
 import psycopg
 import pytest
+from pglast import parse_sql
 from psycopg import sql
 
 from conftest import new_database
 from pgvet import formats
 from pgvet.connection import resolve_target
+from pgvet.fixsafety import allowed_statements, safe_fix
 from pgvet.report import write_report
 from test_fixsafety import _psql
 
@@ -36,6 +38,9 @@ def hostile(server):
             conn.execute(sql.SQL("CREATE INDEX {} ON {} (note)").format(sql.Identifier(f"i{i} {name}"[:63]), table))
             conn.execute(sql.SQL("CREATE INDEX {} ON {} (note)").format(sql.Identifier(f"j{i} {name}"[:63]), table))
         conn.execute("INSERT INTO victim SELECT generate_series(1, 2)")   # victim_id 0 matches nothing: orphans
+        for i, name in enumerate(NAMES[:3]):   # hostile constraint names on foreign keys nothing enforces yet
+            conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY (victim_id) REFERENCES victim "
+                                 "NOT VALID").format(sql.Identifier(name), sql.Identifier(f"fk{i} {name}"[:63])))
         conn.execute("ANALYZE")
     return db
 
@@ -68,6 +73,13 @@ def test_text_and_markdown_keep_a_finding_to_a_line(report):
     assert len(text) == 2 + len(report.audit.findings) + len(report.audit.gaps)
     markdown = formats.markdown(report.audit)
     assert MARKUP not in markdown and "\r" not in markdown
+
+
+def test_every_fix_holds_only_the_statement_kinds_its_check_writes(report):
+    with_fix = [f for f in report.audit.findings if f.fix]
+    assert {"untrusted_foreign_keys", "orphaned_rows", "tables_without_primary_key"} <= {f.check for f in with_fix}
+    for f in with_fix:
+        assert {type(s.stmt).__name__ for s in parse_sql(safe_fix(f))} <= allowed_statements(f.check), f.key
 
 
 def test_fixes_sql_applied_to_a_copy_changes_nothing_but_what_pgvet_wrote(hostile, report, tmp_path):

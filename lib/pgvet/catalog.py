@@ -21,11 +21,15 @@ from .errors import CatalogError, UsageError
 from .results import SEVERITIES, TIERS
 
 REQUIRED_KEYS = ("id", "title", "area", "severity", "tier", "sentence", "label", "section")
-ALLOWED_KEYS = set(REQUIRED_KEYS) | {"params", "requires", "reads", "harm"}
+ALLOWED_KEYS = set(REQUIRED_KEYS) | {"params", "requires", "reads", "harm", "fixes"}
 # What a check says about the harm it finds: `tier` (results.TIERS) ranks it, `harm` names the metric
 # that sizes it ({metric, unit, cumulative}), `sentence` says it to a manager, `label` names it in a
 # few words beside other findings on the same object, `section` is its heading on its area's page.
 HARM_KEYS = {"metric", "unit", "cumulative"}
+# `fixes` lists the statement kinds (PostgreSQL parse-node names) the check's fixes may hold; a fix with
+# any other kind is written commented out (fixsafety). No `fixes`: its suggestions are comments only.
+FIX_STATEMENTS = {"AlterTableStmt", "IndexStmt", "VacuumStmt", "ReindexStmt", "SelectStmt", "UpdateStmt",
+                  "RenameStmt", "CreateExtensionStmt"}
 # `reads: data` marks checks that scan table rows; they run after the ones that read catalogs and
 # activity counters, so that pgvet's own scans never show up in the counters it reports.
 # `reads: stats` marks checks that read pg_stats, which shows only the tables the role may SELECT.
@@ -57,6 +61,7 @@ class Check:
     harm: dict = field(default_factory=dict)   # {metric, unit, cumulative}; empty: no number sizes it
     label: str = ""
     section: str = ""
+    fixes: tuple[str, ...] = ()
 
     @property
     def doc(self) -> str:
@@ -197,6 +202,9 @@ def load_check(path: Path) -> Check:
     harm = meta.get("harm") or {}
     if not isinstance(harm, dict) or set(harm) - HARM_KEYS or (harm and not harm.get("metric")):
         raise CatalogError(f"{path}: harm is a mapping of metric, unit and cumulative")
+    fixes = meta.get("fixes") or []
+    if not isinstance(fixes, list) or set(fixes) - FIX_STATEMENTS:
+        raise CatalogError(f"{path}: fixes lists statement kinds among {', '.join(sorted(FIX_STATEMENTS))}")
     if not body:
         raise CatalogError(f"{path}: no SQL after the header")
     if not path.with_suffix(".md").exists():
@@ -204,7 +212,7 @@ def load_check(path: Path) -> Check:
     return Check(id=meta["id"], title=meta["title"], area=meta["area"], severity=meta["severity"], sql=body,
                  path=path, params=params, requires=requires, sentence=meta["sentence"], function=function,
                  reads=meta.get("reads", "catalog"), tier=meta["tier"], harm=harm, label=meta["label"],
-                 section=meta["section"])
+                 section=meta["section"], fixes=tuple(fixes))
 
 
 @lru_cache(maxsize=8)

@@ -6,22 +6,22 @@ whatever follows runs; a line that starts with a backslash is a psql meta-comman
 shell command). So, for every finding's fix:
 1. each piece of database text the finding carries that holds a control character is escaped
    (`\\x0a`) wherever it stands in a comment line (in a quoted identifier it is harmless and kept);
-2. the result must parse (pglast, PostgreSQL's parser) into statements of the kinds pgvet writes,
+2. the result must parse (pglast, PostgreSQL's parser) into statements of the kinds its check's
+   header declares (`fixes:`),
    and no line may start with a backslash; otherwise the whole fix is written commented out, each
    line escaped, with the reason, for a human to read.
 """
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pglast import parse_sql
 from pglast.parser import ParseError
 
+from .catalog import FIX_STATEMENTS, load_checks
 from .results import Finding
 
-# The statement kinds pgvet's fixes contain; anything else in a fix did not come from pgvet.
-ALLOWED_STATEMENTS = {"AlterTableStmt", "IndexStmt", "VacuumStmt", "ReindexStmt", "SelectStmt", "UpdateStmt",
-                      "RenameStmt", "CreateExtensionStmt", "TransactionStmt", "VariableSetStmt"}
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -45,7 +45,18 @@ def _escaped_in_comments(fix: str, text: str) -> str:
     return "".join(out) + fix[i:]
 
 
-def _unsafe(fix: str) -> str | None:
+@lru_cache(maxsize=1)
+def _declared() -> dict[str, frozenset]:
+    return {c.id: frozenset(c.fixes) for c in load_checks()}
+
+
+def allowed_statements(check_id: str) -> frozenset:
+    """The statement kinds a check's fixes may hold: its header's `fixes` (every kind pgvet writes for a
+    check the catalog does not know)."""
+    return _declared().get(check_id, frozenset(FIX_STATEMENTS))
+
+
+def _unsafe(fix: str, allowed: frozenset) -> str | None:
     """Why `fix` cannot be written as statements, or None."""
     if any(line.lstrip().startswith("\\") for line in re.split(r"[\n\r]", fix)):
         return "a line would start a psql meta-command"
@@ -53,8 +64,8 @@ def _unsafe(fix: str) -> str | None:
         statements = parse_sql(fix)
     except ParseError as exc:
         return f"it does not parse ({exc})"
-    kinds = sorted({type(s.stmt).__name__ for s in statements} - ALLOWED_STATEMENTS)
-    return f"it holds a statement pgvet never writes ({', '.join(kinds)})" if kinds else None
+    kinds = sorted({type(s.stmt).__name__ for s in statements} - allowed)
+    return f"it holds a statement this check never writes ({', '.join(kinds)})" if kinds else None
 
 
 def safe_fix(f: Finding) -> str:
@@ -62,7 +73,7 @@ def safe_fix(f: Finding) -> str:
     fix = f.fix.rstrip()
     for text in _database_text(f):
         fix = _escaped_in_comments(fix, text)
-    why = _unsafe(fix)
+    why = _unsafe(fix, allowed_statements(f.check))
     if why is None:
         return fix
     lines = "\n".join(f"-- | {escape(line)}" for line in fix.split("\n"))

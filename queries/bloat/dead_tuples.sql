@@ -11,6 +11,7 @@
 -- harm: {metric: dead_tuples, unit: rows}
 -- label: "{dead_tuples:# dead row}"
 -- section: "Maintenance"
+-- fixes: [VacuumStmt]
 -- ---
 -- Dead rows (deleted or updated versions no transaction can see any more) waiting for VACUUM:
 -- n_dead_tup against live + dead, with the last manual and automatic vacuum. Counts come from

@@ -16,6 +16,7 @@ tier: risk
 harm: {metric: wasted_bytes, unit: bytes}
 label: "{wasted_bytes} wasted"
 section: "Wasted space"
+fixes: [ReindexStmt]
 ---
 Expected size of each valid, non-partial btree from the table's reltuples and the indexed
 columns' pg_stats widths (8-byte index tuple header, null bitmap, MAXALIGN, 4-byte line pointer,

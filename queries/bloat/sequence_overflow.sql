@@ -11,6 +11,7 @@
 -- harm: {metric: used_pct, unit: "% of the range"}
 -- label: "{used_pct}% of its range used"
 -- section: "Headroom"
+-- fixes: [AlterTableStmt]
 -- ---
 -- For each sequence that feeds a column (serial, identity, or a DEFAULT nextval()), the last
 -- value against the maximum of the COLUMN's type (an int4 column fed by a bigint sequence

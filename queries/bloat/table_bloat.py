@@ -16,6 +16,7 @@ tier: risk
 harm: {metric: wasted_bytes, unit: bytes}
 label: "{wasted_bytes} wasted"
 section: "Wasted space"
+fixes: [VacuumStmt]
 ---
 Estimate in the style of ioguix/pgsql-bloat-estimation (ESTIMATE below): the expected heap size
 from reltuples and pg_stats column widths (tuple header, null bitmap, alignment, item pointers,

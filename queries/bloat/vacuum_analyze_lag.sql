@@ -10,6 +10,7 @@
 -- harm: {metric: dead_tuples, unit: rows}
 -- label: "vacuum or analyze overdue"
 -- section: "Maintenance"
+-- fixes: [AlterTableStmt, VacuumStmt]
 -- ---
 -- Reasons, for tables with rows: autovacuum disabled on the table; never analysed; changes since
 -- the last ANALYZE beyond `overdue_factor` times autovacuum's own analyze trigger

@@ -11,6 +11,7 @@
 -- harm: {metric: xid_age, unit: "transaction IDs"}
 -- label: "transaction ID age {xid_age}"
 -- section: "Headroom"
+-- fixes: [VacuumStmt]
 -- ---
 -- The database and each table: age(datfrozenxid / relfrozenxid) and mxid_age(datminmxid /
 -- relminmxid), against `warn_age` / `critical_age` (check_postgres: 1.3 B / 1.4 B) and the hard

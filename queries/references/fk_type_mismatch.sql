@@ -7,6 +7,7 @@
 -- tier: risk
 -- label: "foreign key of another type"
 -- section: "Columns whose type does not match their key"
+-- fixes: [AlterTableStmt]
 -- ---
 -- One row per declared FK column whose type or typmod differs from the key it references
 -- (int4 -> int8, varchar(50) -> text, numeric(10,2) -> numeric). Partition clones are skipped:

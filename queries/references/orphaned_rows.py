@@ -17,6 +17,7 @@ tier: live
 harm: {metric: orphans, unit: rows}
 label: "{orphans:# orphaned row}"
 section: "Rows that point nowhere"
+fixes: [SelectStmt]
 ---
 Counted for every declared foreign key (valid ones too: rows loaded with triggers disabled or
 under session_replication_role = replica bypass them) and every inferred reference whose types

@@ -13,6 +13,7 @@ tier: live
 harm: {metric: non_null, unit: rows}
 label: "can never join ({non_null:# row})"
 section: "Columns whose type does not match their key"
+fixes: [AlterTableStmt, IndexStmt, RenameStmt, SelectStmt, UpdateStmt]
 ---
 A column that refers to another table's key (declared or inferred) but has no '=' with it:
 integer or varchar against uuid, and so on. No join can resolve it, and PostgreSQL rejects the

@@ -16,6 +16,7 @@ tier: live
 harm: {metric: orphans, unit: rows}
 label: "undeclared reference"
 section: "References nothing enforces"
+fixes: [AlterTableStmt, IndexStmt, SelectStmt]
 ---
 Inferred from names, comments, a hints file and the data (see lib/pgvet/references/inference.py);
 each finding says which evidence it rests on and how confident it is. Polymorphic references

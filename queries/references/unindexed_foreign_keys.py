@@ -14,6 +14,7 @@ tier: risk
 harm: {metric: table_rows, unit: rows}
 label: "no index"
 section: "References without an index"
+fixes: [IndexStmt]
 ---
 Declared foreign keys (DECLARED below) and inferred references from the references area whose
 columns are not the leading columns of a valid, non-partial index (in any order among those

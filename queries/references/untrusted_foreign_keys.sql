@@ -7,6 +7,7 @@
 -- tier: live
 -- label: "foreign key not enforced"
 -- section: "References nothing enforces"
+-- fixes: [AlterTableStmt]
 -- ---
 -- NOT VALID constraints (never validated: old rows were not checked) and constraints whose RI
 -- triggers are disabled or fire only in replica mode (new rows are not checked either).

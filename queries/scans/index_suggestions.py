@@ -16,6 +16,7 @@ tier: latent
 harm: {metric: calls, unit: calls}
 label: "index suggested"
 section: "Where whole tables are read"
+fixes: [CreateExtensionStmt, IndexStmt]
 ---
 Candidate statements (from pg_stat_statements): those with at least `min_calls` calls and
 `min_mean_ms` mean time (PgHero's thresholds), and every statement that reads a table

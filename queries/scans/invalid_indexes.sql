@@ -8,6 +8,7 @@
 -- harm: {metric: index_bytes, unit: bytes}
 -- label: "invalid index"
 -- section: "Indexes that cost without serving"
+-- fixes: [ReindexStmt]
 -- ---
 -- pg_index.indisvalid is false. An index still being built (visible in
 -- pg_stat_progress_create_index) is reported as info; one left behind by a failed build is a

@@ -11,6 +11,7 @@
 -- harm: {metric: rows, unit: rows}
 -- label: "nothing keeps it from going negative"
 -- section: "Values nothing validates"
+-- fixes: [AlterTableStmt]
 -- ---
 -- Numeric columns named like amounts, prices, balances, totals, fees, counts, quantities, stock,
 -- levels or scores, in tables with at least `min_rows` rows, whose observed values (pg_stats

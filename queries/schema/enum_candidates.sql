@@ -12,6 +12,7 @@
 -- harm: {metric: rows, unit: rows}
 -- label: "values nothing validates"
 -- section: "Values nothing validates"
+-- fixes: [AlterTableStmt]
 -- ---
 -- text/varchar columns of tables with at least `min_rows` rows whose pg_stats show between 2 and
 -- `max_distinct` distinct values, with no CHECK, foreign key or unique index on the column.

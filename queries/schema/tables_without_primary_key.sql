@@ -8,6 +8,7 @@
 -- harm: {metric: rows, unit: rows}
 -- label: "no primary key"
 -- section: "Keys and constraints"
+-- fixes: [AlterTableStmt]
 -- ---
 -- Ordinary and partitioned tables (not partitions, not extension-owned) with no PRIMARY KEY
 -- constraint. `unique_not_null` names a unique index on NOT NULL columns that could become it.
