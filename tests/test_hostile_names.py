@@ -3,8 +3,10 @@ backslashes, unicode, emoji, reserved words, 63-byte names, HTML and SQL. Every 
 page shows every name as written, the text formats keep a finding to a line, and fixes.sql applied to
 a copy changes nothing but what pgvet wrote."""
 import html
+import io
 import re
 
+import pandas as pd
 import psycopg
 import pytest
 from pglast import parse_sql
@@ -19,7 +21,7 @@ from test_fixsafety import _psql
 
 MARKUP = '<a href="javascript:alert(1)">clk</a><b>B</b>'
 NAMES = ["x\nDROP TABLE victim; --", "cr\rDROP TABLE victim; --", "it's \"quoted\"", "100%_{braces}\\back\\",
-         "ünïcødé_表", "emoji_🐘", "select", "t" * 63, MARKUP]
+         "ünïcødé_表", "emoji_🐘", "select", "t" * 63, MARKUP, '=HYPERLINK("http://x.invalid","y")']
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +75,9 @@ def test_text_and_markdown_keep_a_finding_to_a_line(report):
     assert len(text) == 2 + len(report.audit.findings) + len(report.audit.gaps)
     markdown = formats.markdown(report.audit)
     assert MARKUP not in markdown and "\r" not in markdown
+    cells = pd.read_csv(io.StringIO(formats.csv(report.audit)), dtype=str, keep_default_na=False).values.ravel()
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@"))]      # no cell a spreadsheet runs
+    assert any(c.startswith("'=HYPERLINK") for c in cells)
 
 
 def test_every_fix_holds_only_the_statement_kinds_its_check_writes(report):

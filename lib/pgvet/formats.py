@@ -62,8 +62,17 @@ def text(audit: AuditRun) -> str:
     return "\n".join(lines) + "\n"
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A cell a spreadsheet shows as text: one that would start a formula (`=HYPERLINK(…)` as a table
+    name, or a fix's `-- comment`) gets a leading apostrophe, as OWASP advises for CSV exports."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def csv(audit: AuditRun) -> str:
-    return findings_frame(audit).to_csv(index=False)
+    return findings_frame(audit).map(spreadsheet_safe).to_csv(index=False)
 
 
 def markdown(audit: AuditRun, top: int = 10) -> str:
