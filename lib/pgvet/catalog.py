@@ -25,7 +25,7 @@ ALLOWED_KEYS = set(REQUIRED_KEYS) | {"params", "requires", "reads", "harm", "fix
 # What a check says about the harm it finds: `tier` (results.TIERS) ranks it, `harm` names the metric
 # that sizes it ({metric, unit, cumulative}), `sentence` says it to a manager, `label` names it in a
 # few words beside other findings on the same object, `section` is its heading on its area's page.
-HARM_KEYS = {"metric", "unit", "cumulative"}
+HARM_KEYS = {"metric", "unit", "cumulative", "total"}   # total: sum (default) or max (a share of a limit)
 # `fixes` lists the statement kinds (PostgreSQL parse-node names) the check's fixes may hold; a fix with
 # any other kind is written commented out (fixsafety). No `fixes`: its suggestions are comments only.
 FIX_STATEMENTS = {"AlterTableStmt", "IndexStmt", "VacuumStmt", "ReindexStmt", "SelectStmt", "UpdateStmt",

@@ -302,21 +302,22 @@ def partition_candidates(run: AuditRun) -> go.Figure:
 
 def trends(frame) -> go.Figure:
     """Across the dated reports of one target: findings by severity, then one chart per unit of harm
-    (rows, bytes …), a line per check. Drawn from two reports on."""
+    (rows, bytes …), a line per live or risk check with any harm. Drawn from two reports on."""
     from plotly.subplots import make_subplots
 
     if len(frame) < 2:
         return nothing_to_draw("Trend", "this is the first report of this target; the trend starts with the second")
     harm = [h if isinstance(h, dict) else {} for h in frame.get("harm", [{}] * len(frame))]
-    lines: dict[str, dict[str, list]] = {}     # unit -> check title -> values per report
+    lines: dict[str, dict[str, list]] = {}     # tier and unit -> check title -> values per report
     for i, totals in enumerate(harm):
         for check_id, value in totals.items():
             check = ranking.check_of(check_id)
-            if check is None or check.harm.get("cumulative"):
-                continue   # counters since a statistics reset only grow: a trend of them says nothing
-            unit = check.harm.get("unit", "")
+            if check is None or check.harm.get("cumulative") or check.tier == "latent" or not value:
+                continue   # counters since a statistics reset only grow; latent findings have no live harm
+            # rows broken in live data and rows at risk are different things: one chart each
+            unit = f"{'live data' if check.tier == 'live' else 'at risk'}: {check.harm.get('unit', '')}"
             lines.setdefault(unit, {}).setdefault(check.title, [None] * len(frame))[i] = value
-    units = sorted(lines)
+    units = sorted(lines, key=lambda u: (not u.startswith("live"), u))
     fig = make_subplots(rows=1 + len(units), cols=1, subplot_titles=["findings by severity"] + units,
                         vertical_spacing=0.12 if units else 0.2)
     for sev in SEVERITIES:

@@ -100,10 +100,12 @@ def by_object(audit: AuditRun) -> list[ObjectFindings]:
 
 
 def check_totals(findings: list[Finding]) -> dict[str, float]:
-    """Per check, the sum of its harm metric over its findings (checks without a harm metric left out)."""
+    """Per check, its harm metric over its findings: their sum, or their maximum for a check whose
+    header says `total: max` (shares of a limit do not add up). Checks without a harm metric left out."""
     totals: dict[str, float] = {}
     for f in findings:
         value = harm(f)
         if value is not None:
-            totals[f.check] = totals.get(f.check, 0) + value
+            highest = check_of(f).harm.get("total") == "max"
+            totals[f.check] = max(totals.get(f.check, value), value) if highest else totals.get(f.check, 0) + value
     return totals

@@ -8,7 +8,7 @@
 --   critical_pct: 90
 -- sentence: "{table}.{column} has used {used_pct}% of its {column_type} range"
 -- tier: risk
--- harm: {metric: used_pct, unit: "% of the range"}
+-- harm: {metric: used_pct, unit: "% of the range", total: max}
 -- label: "{used_pct}% of its range used"
 -- section: "Headroom"
 -- fixes: [AlterTableStmt]

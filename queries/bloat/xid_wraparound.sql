@@ -8,7 +8,7 @@
 --   critical_age: 1400000000
 -- sentence: "{object} has a transaction ID age of {xid_age} ({pct_of_limit}% of the way to the wraparound stop)"
 -- tier: risk
--- harm: {metric: xid_age, unit: "transaction IDs"}
+-- harm: {metric: xid_age, unit: "transaction IDs", total: max}
 -- label: "transaction ID age {xid_age}"
 -- section: "Headroom"
 -- fixes: [VacuumStmt]
