@@ -1,12 +1,13 @@
 """`pgvet report`: one audit, saved, rendered into pages, published without losing a good report.
 
     validate input  →  probe the target  →  audit.run (every check once, page data captured)
-    →  AuditRun.save(staging)  →  fixes.sql, history.json  →  pages (notebooks, each its own process,
-    rendering the saved run, no connection)  →  publish (swap under a lock; failures kept aside)
+    →  AuditRun.save(staging)  →  fixes.sql, history.json  →  sections (notebooks executed from the
+    saved run in page processes, one kernel each, no connection)  →  one page  →  publish (swap under a
+    lock; failures kept aside; a folder that cannot be written is one line, nothing left behind)
 
 reports/<date>/<target>/: index.html (the whole report in one self-contained page: the overview, then a
-section per area), findings.json, pages.json, fixes.sql, history.json and the executed notebooks with
-secrets removed.
+section per area), findings.json, pages.json, fixes.sql, history.json and the notebooks as they ran,
+secrets removed and outputs cleared (the page has them).
 """
 from __future__ import annotations
 
@@ -98,9 +99,13 @@ def write_report(target: Target, out_root: str | Path = "reports", only: str = "
     failed = next((r.error for r in rendered if r.error), None)
     if failed:
         log = "\n".join(f"{Path(r.page.notebook).name}: {r.error or 'ok'}" for r in rendered)
-        page.rename(work / "report.html")    # the sections it could render; index.html becomes the error page
-        error_page = publish_failure(final, failed, log, work)
-        write_index(root)
+        try:
+            page.rename(work / "report.html")    # the sections it could render; index.html: the error page
+            error_page = publish_failure(final, failed, log, work)
+            write_index(root)
+        except OSError as exc:
+            shutil.rmtree(work, ignore_errors=True)
+            raise write_failed(final, exc) from None
         return Report(error_page.parent, error_page, error_page.parent / RUN_FILE, failed, audit, [error_page])
     try:
         publish(work, final)
