@@ -10,6 +10,7 @@ params:
   jobs: 2
   sample_above_rows: 10000000
   sample_rows: 1000000
+  max_gaps: 10000
   hints_file: ""
   migrations_dir: ""
 sentence: "{table}.{column} holds {orphans:# value} with no matching {referenced_table} row: joins drop those rows and totals stop adding up"
@@ -47,5 +48,6 @@ def findings(ctx):
             ref, f"{c.orphans} rows{parents} have no {ref.referenced_table} row, {how} {c.checked_rows} rows",
             fix=orphans_fix(ref), declared="yes" if ref.declared else "no", orphans=c.orphans, non_null=c.non_null,
             checked_rows=c.checked_rows, missing_parents=c.missing_parents, method=c.method,
+            counted_by=c.counted_by,
             **({"estimate_low": c.estimate_low, "estimate_high": c.estimate_high} if c.method == "sampled" else {})))
     return rows

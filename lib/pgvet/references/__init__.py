@@ -47,7 +47,8 @@ def orphan_counts(ctx, refs: list[Reference]) -> dict[str, OrphanCount]:
     if todo:
         cache.update(count_orphans(ctx.target, todo, jobs=ctx.params.get("jobs", 2), options=ctx.options,
                                    sample_above_rows=ctx.params.get("sample_above_rows", 0),
-                                   sample_rows=ctx.params.get("sample_rows", 1_000_000), progress=ctx.progress))
+                                   sample_rows=ctx.params.get("sample_rows", 1_000_000),
+                                   max_gaps=ctx.params.get("max_gaps", 10_000), progress=ctx.progress))
     counts = {r.key: cache[r.key] for r in refs if r.key in cache}
     for c in counts.values():
         if c.method in ("timeout", "error"):

@@ -1,9 +1,15 @@
-"""Count orphaned rows: per child table one counting scan, then one anti-join per reference.
+"""Count orphaned rows: per child table one counting scan, then one anti-join per reference the scan
+could not decide.
 
 Per child table, in one REPEATABLE READ, read-only transaction (so every number comes from the
 same snapshot):
-1. one scan counts the rows and, for each reference, the rows with a value;
-2. each reference gets a NOT EXISTS anti-join that counts orphans and the distinct missing keys
+0. for a single-column integer reference whose parent is not much bigger than the child, the
+   parent's keys are profiled from its key index: their range, and the missing values inside it
+   when there are at most `max_gaps` of them. A value is then an orphan exactly when it lies outside
+   the range or is one of those gaps — which the counting scan decides with no join at all;
+1. one scan counts the rows and, for each reference, the rows with a value — and, for every
+   profiled reference, its orphans and distinct missing keys;
+2. each other reference gets a NOT EXISTS anti-join that counts orphans and the distinct missing keys
    (only orphan rows reach the DISTINCT). When the child column leads a btree and the parent is
    has 10k+ keys, hash joins are switched off for that statement so the planner merges two ordered index
    scans instead of building a parent hash table that outgrows the CPU caches.
@@ -38,6 +44,10 @@ from .model import Reference
 SAMPLE_SEED = 42
 Z95 = 1.96
 MERGE_MIN_PARENT_ROWS = 10_000     # from here on an indexed reference is counted by a merge anti-join
+# Profiling a parent reads its whole key index: worth it while the parent is at most this many times
+# the child (a tiny child of a huge parent is cheaper to probe row by row).
+RANGE_MAX_PARENT_PER_CHILD = 2
+INTEGER_TYPES = {"smallint", "integer", "bigint", "int2", "int4", "int8"}
 
 
 @dataclass
@@ -51,6 +61,7 @@ class OrphanCount:
     estimate_low: int | None = None
     estimate_high: int | None = None
     reason: str | None = None
+    counted_by: str = "anti-join"    # or "key range": decided by the parent's key range in the counting scan
 
 
 def _child_columns(ref: Reference) -> list[sql.Composable]:
@@ -67,9 +78,70 @@ def _child(ref: Reference, sample_percent: float | None) -> sql.Composable:
     return sql.SQL("{} c{}").format(ref.qualified(), sample)
 
 
-def counts_query(refs: list[Reference], sample_percent: float | None = None) -> sql.Composed:
-    """One scan of the child: its rows, then the rows with a value for each reference."""
+@dataclass(frozen=True)
+class KeyRange:
+    """A parent's integer keys: every value from `lo` to `hi` but the `gaps` (an empty parent: lo > hi)."""
+
+    lo: int
+    hi: int
+    gaps: tuple[int, ...] = ()
+
+
+def profiled(ref: Reference, max_gaps: int) -> bool:
+    """Whether the reference's orphans can be decided from its parent's key range."""
+    return (max_gaps >= 0 and len(ref.columns) == 1 and ref.comparable and ref.polymorphic_type_column is None
+            and (ref.column_type or "").lower() in INTEGER_TYPES
+            and (ref.referenced_type or "").lower() in INTEGER_TYPES
+            and ref.ref_rows <= RANGE_MAX_PARENT_PER_CHILD * max(ref.rows, 1))
+
+
+UNIQUE_KEY = """SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid
+                                 AND a.attnum = i.indkey[0]
+                             WHERE i.indrelid = %(parent)s::regclass AND i.indisunique AND i.indnkeyatts = 1
+                               AND i.indpred IS NULL AND a.attname = %(column)s)"""
+
+
+def key_range(conn: psycopg.Connection, ref: Reference, max_gaps: int) -> KeyRange | None:
+    """The parent's key range and gaps, or None when it has more than `max_gaps` missing values."""
+    parent, key = ref.ref_qualified(), sql.Identifier(ref.ref_columns[0])
+    lo, hi, keys = conn.execute(sql.SQL("SELECT min({k}), max({k}), count({k}) FROM {p}").format(
+        k=key, p=parent)).fetchone()
+    if lo is None:
+        return KeyRange(1, 0)                      # no parent at all: every value is an orphan
+    span = hi - lo + 1
+    unique = conn.execute(UNIQUE_KEY, {"parent": parent.as_string(conn), "column": ref.ref_columns[0]}).fetchone()[0]
+    if unique and keys == span:
+        return KeyRange(lo, hi)                    # dense: no gap
+    if unique and span - keys > max_gaps:
+        return None
+    # the gaps between consecutive keys, read in key order (duplicates, if any, are no gap)
+    ranges = conn.execute(sql.SQL(
+        "SELECT prev + 1, k - 1 FROM (SELECT {k} AS k, lag({k}) OVER (ORDER BY {k}) AS prev FROM {p} "
+        "WHERE {k} IS NOT NULL) s WHERE k - prev > 1 LIMIT {n}").format(
+        k=key, p=parent, n=sql.Literal(max_gaps + 1))).fetchall()
+    if sum(b - a + 1 for a, b in ranges) > max_gaps:
+        return None
+    return KeyRange(lo, hi, tuple(v for a, b in ranges for v in range(a, b + 1)))
+
+
+def range_orphan(ref: Reference, keys: KeyRange) -> sql.Composed:
+    """True for a row whose value no parent key has: outside the range, or one of its gaps."""
+    c = _child_columns(ref)[0]
+    outside = sql.SQL("({c} < {lo} OR {c} > {hi}").format(c=c, lo=sql.Literal(keys.lo), hi=sql.Literal(keys.hi))
+    gaps = sql.SQL(" OR {} = ANY({}::bigint[])").format(c, sql.Literal(list(keys.gaps))) if keys.gaps else sql.SQL("")
+    return sql.SQL("{} IS NOT NULL AND {}{})").format(c, outside, gaps)
+
+
+def counts_query(refs: list[Reference], sample_percent: float | None = None,
+                 ranges: dict[str, KeyRange] | None = None) -> sql.Composed:
+    """One scan of the child: its rows, the rows with a value for each reference, then orphans and
+    distinct missing keys of each reference in `ranges` (decided by its parent's key range)."""
     selects = [sql.SQL("count(*)")] + [sql.SQL("count(*) FILTER (WHERE {})").format(_not_null(r)) for r in refs]
+    for ref in refs:
+        if ref.key in (ranges or {}):
+            orphan = range_orphan(ref, ranges[ref.key])
+            selects += [sql.SQL("count(*) FILTER (WHERE {})").format(orphan),
+                        sql.SQL("count(DISTINCT {}) FILTER (WHERE {})").format(_child_columns(ref)[0], orphan)]
     return sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(selects), _child(refs[0], sample_percent))
 
 
@@ -142,19 +214,43 @@ class _Connections:
             conn.close()
 
 
+def _profiles(conn: psycopg.Connection, refs: list[Reference], max_gaps: int) -> dict[str, KeyRange]:
+    """Key ranges of the parents that can decide their references' orphans (same snapshot)."""
+    ranges = {}
+    for ref in refs:
+        if profiled(ref, max_gaps):
+            try:
+                with conn.transaction():   # a savepoint: a parent that cannot be profiled gets an anti-join
+                    found = key_range(conn, ref, max_gaps)
+            except psycopg.Error:
+                continue
+            if found is not None:
+                ranges[ref.key] = found
+    return ranges
+
+
 def _count_table(conns: _Connections, refs: list[Reference], sample_above_rows: int,
-                 sample_rows: int) -> list[OrphanCount]:
+                 sample_rows: int, max_gaps: int = -1) -> list[OrphanCount]:
     rows = refs[0].rows
     sample = 100.0 * sample_rows / rows if sample_above_rows and rows > sample_above_rows else None
     conn = conns.get()
     try:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        ranges = _profiles(conn, refs, max_gaps)
         try:
-            checked, *non_null = conn.execute(counts_query(refs, sample)).fetchone()
+            checked, *counts = conn.execute(counts_query(refs, sample, ranges)).fetchone()
         except psycopg.Error as exc:
             return [_failure(r, exc, conns.timeout_ms) for r in refs]
+        non_null, decided = counts[:len(refs)], iter(counts[len(refs):])
         out = []
         for ref, nn in zip(refs, non_null):
+            if ref.key in ranges:          # decided by the counting scan
+                orphans, missing = next(decided), next(decided)
+                count = (_estimate(ref, checked, nn, orphans) if sample
+                         else OrphanCount(ref, "exact", checked, nn, orphans, missing))
+                count.counted_by = "key range"
+                out.append(count)
+                continue
             try:
                 with conn.transaction():  # a savepoint: one reference timing out leaves the others
                     conn.execute("SET LOCAL enable_hashjoin = {}".format("off" if uses_merge(ref) else "on"))
@@ -173,9 +269,10 @@ def _count_table(conns: _Connections, refs: list[Reference], sample_above_rows: 
 
 
 def count_orphans(target: Target, refs: list[Reference], jobs: int = 2, options: RunOptions = RunOptions(),
-                  sample_above_rows: int = 0, sample_rows: int = 1_000_000,
+                  sample_above_rows: int = 0, sample_rows: int = 1_000_000, max_gaps: int = 10_000,
                   progress: bool = False) -> dict[str, OrphanCount]:
-    """Orphan counts keyed by reference key; `jobs` child tables are counted at the same time."""
+    """Orphan counts keyed by reference key; `jobs` child tables are counted at the same time.
+    `max_gaps`: profile integer parents with at most this many missing keys (-1: never)."""
     countable = sorted((r for r in refs if r.countable), key=lambda r: (r.schema, r.table))
     tables = [list(g) for _, g in groupby(countable, key=lambda r: (r.schema, r.table))]
     tables.sort(key=lambda t: -t[0].rows)  # the biggest first keeps every worker busy
@@ -185,7 +282,8 @@ def count_orphans(target: Target, refs: list[Reference], jobs: int = 2, options:
         with ThreadPoolExecutor(max_workers=max(1, int(jobs))) as pool, \
                 tqdm(total=len(tables), desc="counting orphans", unit="table", file=sys.stderr,
                      disable=not progress or not tables, leave=False) as bar:
-            futures = [pool.submit(_count_table, conns, t, sample_above_rows, sample_rows) for t in tables]
+            futures = [pool.submit(_count_table, conns, t, sample_above_rows, sample_rows, max_gaps)
+                       for t in tables]
             for fut in as_completed(futures):
                 for result in fut.result():
                     out[result.reference.key] = result
