@@ -134,15 +134,22 @@ def range_orphan(ref: Reference, keys: KeyRange) -> sql.Composed:
 
 def counts_query(refs: list[Reference], sample_percent: float | None = None,
                  ranges: dict[str, KeyRange] | None = None) -> sql.Composed:
-    """One scan of the child: its rows, the rows with a value for each reference, then orphans and
-    distinct missing keys of each reference in `ranges` (decided by its parent's key range)."""
+    """One scan of the child: its rows, the rows with a value for each reference, then the orphans of
+    each reference in `ranges` (decided by its parent's key range). Plain counts only, so that the scan
+    stays parallel (a DISTINCT aggregate here would make PostgreSQL sort every row of the child)."""
     selects = [sql.SQL("count(*)")] + [sql.SQL("count(*) FILTER (WHERE {})").format(_not_null(r)) for r in refs]
-    for ref in refs:
-        if ref.key in (ranges or {}):
-            orphan = range_orphan(ref, ranges[ref.key])
-            selects += [sql.SQL("count(*) FILTER (WHERE {})").format(orphan),
-                        sql.SQL("count(DISTINCT {}) FILTER (WHERE {})").format(_child_columns(ref)[0], orphan)]
+    selects += [sql.SQL("count(*) FILTER (WHERE {})").format(range_orphan(r, ranges[r.key]))
+                for r in refs if r.key in (ranges or {})]
     return sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(selects), _child(refs[0], sample_percent))
+
+
+def missing_keys_query(refs: list[Reference], ranges: dict[str, KeyRange]) -> sql.Composed:
+    """The distinct missing keys of references decided by range: only orphan rows reach the DISTINCT."""
+    orphans = [range_orphan(r, ranges[r.key]) for r in refs]
+    selects = [sql.SQL("count(DISTINCT {}) FILTER (WHERE {})").format(_child_columns(r)[0], o)
+               for r, o in zip(refs, orphans)]
+    return sql.SQL("SELECT {} FROM {} WHERE {}").format(sql.SQL(", ").join(selects), _child(refs[0], None),
+                                                        sql.SQL(" OR ").join(orphans))
 
 
 def orphan_predicate(ref: Reference) -> sql.Composed:
@@ -241,13 +248,23 @@ def _count_table(conns: _Connections, refs: list[Reference], sample_above_rows: 
             checked, *counts = conn.execute(counts_query(refs, sample, ranges)).fetchone()
         except psycopg.Error as exc:
             return [_failure(r, exc, conns.timeout_ms) for r in refs]
-        non_null, decided = counts[:len(refs)], iter(counts[len(refs):])
+        non_null = counts[:len(refs)]
+        decided = dict(zip([r.key for r in refs if r.key in ranges], counts[len(refs):]))
+        missing_keys = {}
+        with_orphans = [r for r in refs if decided.get(r.key)]
+        if with_orphans and not sample:
+            try:
+                with conn.transaction():
+                    missing_keys = dict(zip([r.key for r in with_orphans],
+                                       conn.execute(missing_keys_query(with_orphans, ranges)).fetchone()))
+            except psycopg.Error as exc:
+                return [_failure(r, exc, conns.timeout_ms) for r in refs]
         out = []
         for ref, nn in zip(refs, non_null):
             if ref.key in ranges:          # decided by the counting scan
-                orphans, missing = next(decided), next(decided)
+                orphans = decided[ref.key]
                 count = (_estimate(ref, checked, nn, orphans) if sample
-                         else OrphanCount(ref, "exact", checked, nn, orphans, missing))
+                         else OrphanCount(ref, "exact", checked, nn, orphans, missing_keys.get(ref.key, 0)))
                 count.counted_by = "key range"
                 out.append(count)
                 continue
