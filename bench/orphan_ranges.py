@@ -26,7 +26,9 @@ from pgvet.connection import resolve_target  # noqa: E402
 from pgvet.options import RunOptions  # noqa: E402
 from pgvet.references.model import Reference  # noqa: E402
 from pgvet.references.orphans import count_orphans  # noqa: E402
-from pgvet.server import EmbeddedServer  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
+from catalog import best_of  # noqa: E402
+from orphans import tuned_server  # noqa: E402
 
 SETUP = """
 DROP TABLE IF EXISTS child, child_dense, dense_a, dense_b, uuid_c, uuid_d;
@@ -60,15 +62,6 @@ def references(table: str, columns: list[str], rows: int, parents: int) -> list[
                       rows=rows, ref_rows=parents) for c in columns]
 
 
-def best(repeat: int, run) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - t0)
-    return min(times), result
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=3_000_000)
@@ -76,43 +69,30 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     rows, parents = args.rows, args.rows // 10
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedServer(tmp)
-        info = server.start()
-        try:
-            with psycopg.connect(info.dsn(), autocommit=True) as conn:
-                conn.execute("ALTER SYSTEM SET shared_buffers = '1GB'")
-                conn.execute("ALTER SYSTEM SET work_mem = '64MB'")
-            server.stop()
-            info = server.start()
-            dsn = info.dsn()
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                t0 = time.perf_counter()
-                conn.execute(SETUP.format(rows=rows, parents=parents))
-                conn.execute("VACUUM ANALYZE")
-                print(f"generated {rows:,} child rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-                conn.execute("SET max_parallel_workers_per_gather = 2")
-                for table in ("child", "child_dense", "dense_a", "dense_b", "uuid_c", "uuid_d"):
-                    conn.execute(f"SELECT count(*) FROM {table}")   # warm
-                scan, _ = best(args.repeat, lambda: conn.execute("SELECT count(*) FROM child").fetchone())
-                scan_dense, _ = best(args.repeat, lambda: conn.execute("SELECT count(*) FROM child_dense").fetchone())
-                hand = {}
-                for c, (p, _) in REFS.items():
-                    hand[c] = best(args.repeat, lambda c=c, p=p: conn.execute(
-                        NOT_EXISTS.format(t="child", c=c, p=p)).fetchone()[0])
-            target = resolve_target(dsn=dsn)
-            options = RunOptions(statement_timeout_ms=600_000)
+    with tempfile.TemporaryDirectory() as tmp, tuned_server(tmp) as info:
+        dsn = info.dsn()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            t0 = time.perf_counter()
+            conn.execute(SETUP.format(rows=rows, parents=parents))
+            conn.execute("VACUUM ANALYZE")
+            print(f"generated {rows:,} child rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            conn.execute("SET max_parallel_workers_per_gather = 2")
+            for table in ("child", "child_dense", "dense_a", "dense_b", "uuid_c", "uuid_d"):
+                conn.execute(f"SELECT count(*) FROM {table}")   # warm
+            scan, _ = best_of(args.repeat, lambda: conn.execute("SELECT count(*) FROM child").fetchone())
+            scan_dense, _ = best_of(args.repeat, lambda: conn.execute("SELECT count(*) FROM child_dense").fetchone())
+            hand = {c: best_of(args.repeat, lambda c=c, p=p: conn.execute(NOT_EXISTS.format(t="child", c=c, p=p))
+                               .fetchone()[0]) for c, (p, _) in REFS.items()}
+        target = resolve_target(dsn=dsn)
+        options = RunOptions(statement_timeout_ms=600_000)
 
-            def pgvet(table, columns, max_gaps):
-                refs = references(table, columns, rows, parents)
-                return best(args.repeat, lambda: count_orphans(target, refs, jobs=1, options=options, max_gaps=max_gaps))
-            mixed_new, counts_new = pgvet("child", list(REFS), 10_000)
-            mixed_old, counts_old = pgvet("child", list(REFS), -1)
-            dense_new, dense_counts = pgvet("child_dense", ["a_id", "b_id"], 10_000)
-            dense_old, _ = pgvet("child_dense", ["a_id", "b_id"], -1)
-        finally:
-            server.remove()
+        def pgvet(table, columns, max_gaps):
+            refs = references(table, columns, rows, parents)
+            return best_of(args.repeat, lambda: count_orphans(target, refs, jobs=1, options=options, max_gaps=max_gaps))
+        mixed_new, counts_new = pgvet("child", list(REFS), 10_000)
+        mixed_old, counts_old = pgvet("child", list(REFS), -1)
+        dense_new, dense_counts = pgvet("child_dense", ["a_id", "b_id"], 10_000)
+        dense_old, _ = pgvet("child_dense", ["a_id", "b_id"], -1)
     truth = {c: n for c, (_, n) in hand.items()}
     assert {c: counts_new[f"public.child.{c}"].orphans for c in REFS} == truth
     assert {c: counts_old[f"public.child.{c}"].orphans for c in REFS} == truth

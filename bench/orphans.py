@@ -14,6 +14,7 @@ import argparse
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -170,24 +171,29 @@ def markdown(results: dict[int, list], repeat: int) -> str:
     return "\n".join(lines)
 
 
+@contextmanager
+def tuned_server(folder):
+    """The embedded server with 1 GB shared_buffers and 64 MB work_mem; removed afterwards."""
+    server = EmbeddedServer(folder)
+    info = server.start()
+    try:
+        with psycopg.connect(info.dsn(), autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM SET shared_buffers = '1GB'")
+            conn.execute("ALTER SYSTEM SET work_mem = '64MB'")
+        server.stop()
+        yield server.start()
+    finally:
+        server.remove()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedServer(tmp)
-        info = server.start()
-        try:
-            with psycopg.connect(info.dsn(), autocommit=True) as conn:
-                conn.execute("ALTER SYSTEM SET shared_buffers = '1GB'")
-                conn.execute("ALTER SYSTEM SET work_mem = '64MB'")
-            server.stop()
-            info = server.start()
-            results = {rows: run_size(info.dsn(), rows, args.repeat) for rows in args.rows}
-        finally:
-            server.remove()
+    with tempfile.TemporaryDirectory() as tmp, tuned_server(tmp) as info:
+        results = {rows: run_size(info.dsn(), rows, args.repeat) for rows in args.rows}
     text = markdown(results, args.repeat)
     print(text)
     if args.out:
