@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from psycopg import sql
 
 from . import ranking
-from .connection import connect, resolve_target
 from .results import AuditRun
 from .tables import frame_table
 
@@ -28,6 +26,8 @@ LAB_NOTEBOOKS = ("overview", "references", "scans", "bloat", "schema", "migratio
 def query(statement: str, params: dict | tuple | None = None, limit: int = 1000, dsn: str = "",
           service: str = "") -> pd.DataFrame:
     """The first `limit` rows of a read-only statement; values are bound parameters (`%(name)s`)."""
+    from .connection import connect, resolve_target   # a page rendering a saved run needs no driver
+
     with connect(resolve_target(dsn=dsn or None, service=service or None)) as conn:
         cursor = conn.execute(statement, params)
         rows = cursor.fetchmany(limit) if cursor.description else []
@@ -44,6 +44,10 @@ def _relationships(audit: AuditRun) -> pd.DataFrame:
 def orphans(audit: AuditRun, reference: str, limit: int = 20, dsn: str = "", service: str = "") -> pd.DataFrame:
     """Up to `limit` rows of `schema.table.column` whose value matches no row of the table it refers to
     (as the audit's relationship map knows it), with every column of the row."""
+    from psycopg import sql
+
+    from .connection import connect, resolve_target
+
     rels = _relationships(audit)
     known = rels[rels["reference"] == reference]
     if known.empty:
