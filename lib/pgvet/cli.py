@@ -193,8 +193,6 @@ def _cmd_checks(args) -> int:
 
 def _cmd_check(args) -> int:
     """One check, now, in this process (no notebook, no kernel): its findings on stdout."""
-    from dataclasses import replace
-
     from . import audit
     from .catalog import load_checks
     from .connection import probe, resolve_target
@@ -219,7 +217,6 @@ def _cmd_check(args) -> int:
         wanted = args.table if "." in args.table else f"public.{args.table}"
         for c in run.checks:
             c.findings = [f for f in c.findings if f"{f.schema}.{f.table}" == wanted]
-    run = replace(run, pages={})
     sys.stdout.write(render(run, args.format))
     return EXIT_OK
 

@@ -37,10 +37,9 @@ def findings_frame(audit: AuditRun) -> pd.DataFrame:
     """One row per finding, ranked by harm, with its plain sentence (every metric is in findings.json)."""
     rows = []
     for f in ranking.ranked(audit.findings):
-        check = ranking.check_of(f)
-        rows.append({"severity": f.severity, "tier": check.tier if check else "", "check": f.check,
+        rows.append({"severity": f.severity, "tier": ranking.tier_of(f), "check": f.check,
                      "object": ranking.object_name(f), "finding": redact(ranking.sentence(f)),
-                     "harm": ranking.harm(f), "unit": check.harm.get("unit", "") if check else "",
+                     "harm": ranking.harm(f), "unit": ranking.harm_spec(f).get("unit", ""),
                      "detail": redact(f.detail), "key": f.key, "fix": redact(f.fix or "")})
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 

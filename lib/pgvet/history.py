@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .ranking import check_of, check_totals, harm
+from .ranking import check_totals, harm, harm_spec
 from .results import SEVERITIES, AuditRun, Finding
 
 
@@ -76,7 +76,7 @@ def _worse(now: Finding, was: Finding, older: Finding | None, rank: dict) -> boo
     a, b = harm(now), harm(was)
     if a is None or b is None:
         return False
-    if check_of(now).harm.get("cumulative"):
+    if harm_spec(now).get("cumulative"):
         c = harm(older) if older else None
         return c is not None and a >= b >= c and a - b > b - c
     return a > b

@@ -9,6 +9,7 @@ environment names (PGVET_DSN, DATABASE_URL, PG*), or to `dsn` / `service`.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 from dataclasses import dataclass
@@ -110,6 +111,10 @@ def table(audit: AuditRun, name: str, dsn: str = "", service: str = "") -> Table
                         theirs.reset_index(drop=True), findings, query(INDEXES, names, dsn=dsn, service=service))
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def prepare(folder: str | Path, parameters: dict, notebooks: Path) -> list[Path]:
     """Copies of the notebooks in `folder` (outside git) with `parameters` as their defaults, the way
     `make lab` opens them; a copy the user changed since it was made is left as it is."""
@@ -120,8 +125,8 @@ def prepare(folder: str | Path, parameters: dict, notebooks: Path) -> list[Path]
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name in LAB_NOTEBOOKS:
-        copy, stamp = folder / f"{name}.ipynb", folder / f".{name}.made"
-        if copy.exists() and stamp.exists() and copy.read_bytes() != stamp.read_bytes():
+        copy, stamp = folder / f"{name}.ipynb", folder / f".{name}.made"   # stamp: digest of the copy as made
+        if copy.exists() and stamp.exists() and _digest(copy.read_text()) != stamp.read_text():
             continue   # edited in the lab: keep the user's work
         nb = nbformat.read(notebooks / f"{name}.ipynb", as_version=4)
         for cell in nb.cells:
@@ -135,7 +140,7 @@ def prepare(folder: str | Path, parameters: dict, notebooks: Path) -> list[Path]
                 cell.metadata.pop("tags", None)
         text = nbformat.writes(nb)
         copy.write_text(text)
-        stamp.write_text(text)
+        stamp.write_text(_digest(text))
         written.append(copy)
     (folder / "parameters.json").write_text(json.dumps(parameters, indent=2) + "\n")
     return written

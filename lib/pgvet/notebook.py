@@ -9,7 +9,6 @@ import pandas as pd
 from IPython.display import HTML
 
 from . import history, lab, ranking
-from .catalog import load_checks
 from .fixes import fixes_sql
 from .formats import headline
 from .fixsafety import safe_fix
@@ -172,8 +171,7 @@ def table_activity(audit: AuditRun) -> pd.DataFrame:
 
 def hot_tables(audit: AuditRun) -> list[str]:
     """`schema.table` of the sequential-scan hot spots the audit found."""
-    return [f"{f.schema}.{f.table}" for f in audit.findings
-            if (ranking.check_of(f) and ranking.check_of(f).harm.get("metric") == "seq_tup_read")]
+    return [f"{f.schema}.{f.table}" for f in audit.findings if ranking.harm_spec(f).get("metric") == "seq_tup_read"]
 
 
 def headroom(audit: AuditRun) -> pd.DataFrame:
@@ -205,9 +203,11 @@ def page_links(audit: AuditRun) -> HTML:
                 f"<code>fixes.sql</code> beside this page; pgvet never runs them).</p>")
 
 
-def _harm_text(value, unit: str) -> str:
+def _harm_text(value, check_id: str) -> str:
+    """An amount of harm in the check's unit: "1.8 MB", "12,000 rows"."""
     if value is None:
         return ""
+    unit = ranking.harm_spec(check_id).get("unit", "")
     return size(value) if unit == "bytes" else f"{metric_text('', value)} {unit}".strip()
 
 
@@ -253,11 +253,10 @@ def _top_item(o: ranking.ObjectFindings) -> str:
 
 
 def _checks_of(audit: AuditRun, area: str = "") -> list[CheckResult]:
-    """The run's checks (of one area), ranked like their findings: tier, then severity."""
-    order = {c.id: (ranking.TIER_ORDER.get(c.tier, 9), i) for i, c in enumerate(load_checks())}
+    """The run's checks (of one area), ranked like their findings: tier, then severity, then catalog order."""
     return sorted((c for c in audit.checks if not area or c.area == area),
-                  key=lambda c: (order.get(c.id, (9, 0))[0], ranking.SEVERITY_ORDER.get(c.severity, 9),
-                                 order.get(c.id, (9, 0))[1]))
+                  key=lambda c: (ranking.TIER_ORDER[ranking.tier_of(c.id)], ranking.SEVERITY_ORDER.get(c.severity, 9),
+                                 c.area, c.id))
 
 
 def check_summary(audit: AuditRun, area: str = "") -> Table:
@@ -267,13 +266,11 @@ def check_summary(audit: AuditRun, area: str = "") -> Table:
                      Column("worst", raw=True), Column("status", css="status")],
                   filters=("tier", "status") if not area else ())
     for c in _checks_of(audit, area):
-        meta = ranking.check_of(c.id)
-        unit = meta.harm.get("unit", "") if meta else ""
         total = ranking.check_totals(c.findings).get(c.id)
         worst = ranking.ranked(c.findings)[:3]
         table.add([(f'<a href="#check-{html.escape(c.id)}">{html.escape(c.title)}</a>', c.title)]
                   + ([] if area else [c.area])
-                  + [meta.tier if meta else "", len(c.findings), (_harm_text(total, unit), total),
+                  + [ranking.tier_of(c.id), len(c.findings), (_harm_text(total, c.id), total),
                    (", ".join(f'<a href="#{html.escape(f.key)}">{html.escape(ranking.object_name(f))}</a>'
                               for f in worst), ""), c.status])
     return table
@@ -295,28 +292,19 @@ def _doc_html(check_id: str, ran: str) -> str:
 def area_findings(audit: AuditRun, area: str) -> HTML:
     """Every finding of one area, by section then check: a line that sums the check up, its doc and SQL
     (collapsed), then its findings table with its own metrics as columns."""
-    parts = []
-    checks = _checks_of(audit, area)
-    sections = list(dict.fromkeys((ranking.check_of(c.id).section if ranking.check_of(c.id) else c.title)
-                                  for c in checks))
-    for section in sections:
-        parts.append(f"<h3>{html.escape(section)}</h3>")
-        for c in checks:
-            meta = ranking.check_of(c.id)
-            if (meta.section if meta else c.title) != section:
-                continue
-            parts.append(_check_block(c))
-    return HTML("".join(parts))
+    sections: dict[str, list[str]] = {}   # in the order of their first check
+    for c in _checks_of(audit, area):
+        meta = ranking.check_of(c.id)
+        sections.setdefault(meta.section if meta else c.title, []).append(_check_block(c))
+    return HTML("".join(f"<h3>{html.escape(section)}</h3>" + "".join(blocks) for section, blocks in sections.items()))
 
 
 def _check_block(c: CheckResult) -> str:
-    meta = ranking.check_of(c.id)
-    unit = meta.harm.get("unit", "") if meta else ""
     worst = ranking.ranked(c.findings)[:3]
-    largest = "; ".join(f"{ranking.object_name(f)} {_harm_text(ranking.harm(f), unit)}".strip() for f in worst)
+    largest = "; ".join(f"{ranking.object_name(f)} {_harm_text(ranking.harm(f), c.id)}".strip() for f in worst)
     total = ranking.check_totals(c.findings).get(c.id)
     if c.findings:
-        head = (f"{plural(len(c.findings), 'finding')}" + (f", {_harm_text(total, unit)} in all" if total else "")
+        head = (f"{plural(len(c.findings), 'finding')}" + (f", {_harm_text(total, c.id)} in all" if total else "")
                 + (f" (worst: {html.escape(redact(largest))})" if largest else ""))
     else:
         head = "nothing found" if c.status == "ok" else "nothing found, but not everything was checked"

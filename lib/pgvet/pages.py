@@ -51,7 +51,7 @@ def render(pages: list[Page], folder: Path, jobs: int) -> list[Rendered]:
     Interrupted (Ctrl-C, SIGTERM), the page processes are stopped before this returns."""
     running: list[subprocess.Popen] = []
 
-    def share(pages: list[Page], n: int) -> Rendered:
+    def share(pages: list[Page], n: int) -> list[Rendered]:
         spec = folder / f".pages-{n}.json"
         result = spec.with_suffix(".result.json")
         spec.write_text(json.dumps([asdict(p) for p in pages]))

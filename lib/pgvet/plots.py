@@ -50,7 +50,7 @@ def _with(run: AuditRun, *metrics: str) -> list[Finding]:
 
 def _harm_of(run: AuditRun, metric: str) -> list[Finding]:
     """Findings whose check sizes its harm with `metric` (per the check's header)."""
-    return [f for f in run.findings if (ranking.check_of(f) and ranking.check_of(f).harm.get("metric") == metric)]
+    return [f for f in run.findings if ranking.harm_spec(f).get("metric") == metric]
 
 
 def _title(f: Finding) -> str:
@@ -85,7 +85,7 @@ def check_durations(run: AuditRun) -> go.Figure:
 
 def orphans_by_reference(run: AuditRun) -> go.Figure:
     """Horizontal bars: rows broken now in live data, per reference (orphans, values that can never join)."""
-    live = [f for f in run.findings if ranking.check_of(f) and ranking.check_of(f).tier == "live"
+    live = [f for f in run.findings if ranking.tier_of(f) == "live"
             and (ranking.harm(f) or 0) > 0]
     bars = {}
     for f in live:   # one bar per reference and check: the same orphans are not drawn twice

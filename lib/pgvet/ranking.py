@@ -28,17 +28,26 @@ def check_of(finding_or_id) -> Check | None:
     return _catalog().get(getattr(finding_or_id, "check", finding_or_id))
 
 
+def tier_of(finding_or_id) -> str:
+    """The tier the check's header declares ("latent" for a check pgvet no longer has)."""
+    check = check_of(finding_or_id)
+    return check.tier if check else "latent"
+
+
+def harm_spec(finding_or_id) -> dict:
+    """The check's `harm` header: {metric, unit, cumulative, total}; empty when nothing sizes it."""
+    check = check_of(finding_or_id)
+    return check.harm if check else {}
+
+
 def harm(finding: Finding) -> float | None:
     """The number that sizes the finding's harm, per its check's header (None when it has none)."""
-    check = check_of(finding)
-    value = finding.metrics.get(check.harm.get("metric")) if check and check.harm else None
+    value = finding.metrics.get(harm_spec(finding).get("metric"))
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def rank_key(finding: Finding) -> tuple:
-    check = check_of(finding)
-    return (TIER_ORDER.get(check.tier if check else "latent", len(TIERS)), SEVERITY_ORDER.get(finding.severity, 9),
-            -(harm(finding) or 0), finding.key)
+    return (TIER_ORDER[tier_of(finding)], SEVERITY_ORDER.get(finding.severity, 9), -(harm(finding) or 0), finding.key)
 
 
 def ranked(findings: list[Finding]) -> list[Finding]:
@@ -77,8 +86,7 @@ class ObjectFindings:
 
     @property
     def tier(self) -> str:
-        check = check_of(self.first)
-        return check.tier if check else "latent"
+        return tier_of(self.first)
 
     @property
     def labels(self) -> list[str]:
@@ -106,6 +114,6 @@ def check_totals(findings: list[Finding]) -> dict[str, float]:
     for f in findings:
         value = harm(f)
         if value is not None:
-            highest = check_of(f).harm.get("total") == "max"
+            highest = harm_spec(f).get("total") == "max"
             totals[f.check] = max(totals.get(f.check, value), value) if highest else totals.get(f.check, 0) + value
     return totals

@@ -95,21 +95,21 @@ def profiled(ref: Reference, max_gaps: int) -> bool:
             and ref.ref_rows <= RANGE_MAX_PARENT_PER_CHILD * max(ref.rows, 1))
 
 
-UNIQUE_KEY = """SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid
+UNIQUE_KEY = sql.SQL("""EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid
                                  AND a.attnum = i.indkey[0]
-                             WHERE i.indrelid = %(parent)s::regclass AND i.indisunique AND i.indnkeyatts = 1
-                               AND i.indpred IS NULL AND a.attname = %(column)s)"""
+                           WHERE i.indrelid = {parent}::regclass AND i.indisunique AND i.indnkeyatts = 1
+                             AND i.indpred IS NULL AND a.attname = {column})""")
 
 
 def key_range(conn: psycopg.Connection, ref: Reference, max_gaps: int) -> KeyRange | None:
     """The parent's key range and gaps, or None when it has more than `max_gaps` missing values."""
     parent, key = ref.ref_qualified(), sql.Identifier(ref.ref_columns[0])
-    lo, hi, keys = conn.execute(sql.SQL("SELECT min({k}), max({k}), count({k}) FROM {p}").format(
-        k=key, p=parent)).fetchone()
+    unique_key = UNIQUE_KEY.format(parent=sql.Literal(parent.as_string(conn)), column=sql.Literal(ref.ref_columns[0]))
+    lo, hi, keys, unique = conn.execute(sql.SQL("SELECT min({k}), max({k}), count({k}), {u} FROM {p}").format(
+        k=key, p=parent, u=unique_key)).fetchone()
     if lo is None:
         return KeyRange(1, 0)                      # no parent at all: every value is an orphan
     span = hi - lo + 1
-    unique = conn.execute(UNIQUE_KEY, {"parent": parent.as_string(conn), "column": ref.ref_columns[0]}).fetchone()[0]
     if unique and keys == span:
         return KeyRange(lo, hi)                    # dense: no gap
     if unique and span - keys > max_gaps:
