@@ -1,7 +1,7 @@
 """Orphan counting near the scan bound: integer references decided by their parent's key range in the
 counting scan, against the hand-written NOT EXISTS queries and pgvet's anti-joins, side by side.
 
-    python bench/orphan_ranges.py [--rows 3000000] [--repeat 3] [--out bench/orphan_ranges.md]
+    python bench/orphan_ranges.py [--rows 3000000 10000000] [--repeat 3] [--out bench/orphan_ranges.md]
 
 Generated: `child` (N rows) with two references to dense bigint parents (N/10 keys each, one of them
 with 20 deleted keys) and two to uuid parents (N/10 keys each), 0.05 % orphans per reference and
@@ -62,37 +62,32 @@ def references(table: str, columns: list[str], rows: int, parents: int) -> list[
                       rows=rows, ref_rows=parents) for c in columns]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=3_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--out", type=Path)
-    args = ap.parse_args()
-    rows, parents = args.rows, args.rows // 10
-    with tempfile.TemporaryDirectory() as tmp, tuned_server(tmp) as info:
-        dsn = info.dsn()
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            t0 = time.perf_counter()
-            conn.execute(SETUP.format(rows=rows, parents=parents))
-            conn.execute("VACUUM ANALYZE")
-            print(f"generated {rows:,} child rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-            conn.execute("SET max_parallel_workers_per_gather = 2")
-            for table in ("child", "child_dense", "dense_a", "dense_b", "uuid_c", "uuid_d"):
-                conn.execute(f"SELECT count(*) FROM {table}")   # warm
-            scan, _ = best_of(args.repeat, lambda: conn.execute("SELECT count(*) FROM child").fetchone())
-            scan_dense, _ = best_of(args.repeat, lambda: conn.execute("SELECT count(*) FROM child_dense").fetchone())
-            hand = {c: best_of(args.repeat, lambda c=c, p=p: conn.execute(NOT_EXISTS.format(t="child", c=c, p=p))
-                               .fetchone()[0]) for c, (p, _) in REFS.items()}
-        target = resolve_target(dsn=dsn)
-        options = RunOptions(statement_timeout_ms=600_000)
+def run_size(info, rows: int, repeat: int) -> list[str]:
+    """Every case at one size, side by side; the markdown lines of its results."""
+    parents = rows // 10
+    dsn = info.dsn()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        t0 = time.perf_counter()
+        conn.execute(SETUP.format(rows=rows, parents=parents))
+        conn.execute("VACUUM ANALYZE")
+        print(f"generated {rows:,} child rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        conn.execute("SET max_parallel_workers_per_gather = 2")
+        for table in ("child", "child_dense", "dense_a", "dense_b", "uuid_c", "uuid_d"):
+            conn.execute(f"SELECT count(*) FROM {table}")   # warm
+        scan, _ = best_of(repeat, lambda: conn.execute("SELECT count(*) FROM child").fetchone())
+        scan_dense, _ = best_of(repeat, lambda: conn.execute("SELECT count(*) FROM child_dense").fetchone())
+        hand = {c: best_of(repeat, lambda c=c, p=p: conn.execute(NOT_EXISTS.format(t="child", c=c, p=p))
+                           .fetchone()[0]) for c, (p, _) in REFS.items()}
+    target = resolve_target(dsn=dsn)
+    options = RunOptions(statement_timeout_ms=600_000)
 
-        def pgvet(table, columns, max_gaps):
-            refs = references(table, columns, rows, parents)
-            return best_of(args.repeat, lambda: count_orphans(target, refs, jobs=1, options=options, max_gaps=max_gaps))
-        mixed_new, counts_new = pgvet("child", list(REFS), 10_000)
-        mixed_old, counts_old = pgvet("child", list(REFS), -1)
-        dense_new, dense_counts = pgvet("child_dense", ["a_id", "b_id"], 10_000)
-        dense_old, _ = pgvet("child_dense", ["a_id", "b_id"], -1)
+    def pgvet(table, columns, max_gaps):
+        refs = references(table, columns, rows, parents)
+        return best_of(repeat, lambda: count_orphans(target, refs, jobs=1, options=options, max_gaps=max_gaps))
+    mixed_new, counts_new = pgvet("child", list(REFS), 10_000)
+    mixed_old, counts_old = pgvet("child", list(REFS), -1)
+    dense_new, dense_counts = pgvet("child_dense", ["a_id", "b_id"], 10_000)
+    dense_old, _ = pgvet("child_dense", ["a_id", "b_id"], -1)
     truth = {c: n for c, (_, n) in hand.items()}
     assert {c: counts_new[f"public.child.{c}"].orphans for c in REFS} == truth
     assert {c: counts_old[f"public.child.{c}"].orphans for c in REFS} == truth
@@ -105,20 +100,34 @@ def main() -> None:
         ("four hand-written NOT EXISTS queries, summed", four,
          ", ".join(f"{c}: {n:,}" for c, n in truth.items()) + " orphans"),
         *[(f"  NOT EXISTS on {c} ({REFS[c][1]})", t, "") for c, (t, _) in hand.items()],
-        ("pgvet today (max_gaps=-1: counting scan + 4 anti-joins), end to end", mixed_old, "same counts"),
+        ("pgvet before key ranges (max_gaps=-1: counting scan + 4 anti-joins), end to end", mixed_old, "same counts"),
         ("pgvet with key ranges (counting scan decides a_id, b_id + 2 anti-joins), end to end", mixed_new,
          ", ".join(f"{c}: {b}" for c, b in by.items())),
     ]
-    lines = [f"# Orphans by key range ({time.strftime('%Y-%m-%d')}, best of {args.repeat}, warm cache, 2 cores)", "",
-             f"`python bench/orphan_ranges.py --rows {rows}`: a {rows:,}-row child with two references to dense "
-             f"bigint parents ({parents:,} keys; one with 20 deleted keys) and two to uuid parents ({parents:,} keys).",
+    lines = [f"## {rows:,} child rows", "",
+             f"`child`: {rows:,} rows, two references to dense bigint parents ({parents:,} keys; one with 20 "
+             f"deleted keys) and two to uuid parents ({parents:,} keys).",
              "", "| what | seconds | × four NOT EXISTS | × count(*) | |", "|---|---:|---:|---:|---|"]
     lines += [f"| {label} | {secs:.3f} | {secs / four:.2f} | {secs / scan:.1f} | {note} |" for label, secs, note in results]
     lines += ["", f"Two dense bigint references alone (`child_dense`): count(*) {scan_dense:.3f} s; pgvet with key "
-              f"ranges {dense_new:.3f} s ({dense_new / scan_dense:.1f}× count(*)); pgvet today {dense_old:.3f} s "
-              f"({dense_old / scan_dense:.1f}×).", "",
-              f"Ratios: mixed, pgvet with key ranges / four NOT EXISTS = {mixed_new / four:.2f} (today "
-              f"{mixed_old / four:.2f}); dense only, pgvet / count(*) = {dense_new / scan_dense:.2f}."]
+              f"ranges {dense_new:.3f} s ({dense_new / scan_dense:.1f}× count(*)); pgvet before key ranges "
+              f"{dense_old:.3f} s ({dense_old / scan_dense:.1f}×).", "",
+              f"Ratios: mixed, pgvet with key ranges / four NOT EXISTS = {mixed_new / four:.2f} (before "
+              f"{mixed_old / four:.2f}); dense only, pgvet / count(*) = {dense_new / scan_dense:.2f}.", ""]
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, nargs="+", default=[3_000_000, 10_000_000])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    lines = [f"# Orphans by key range ({time.strftime('%Y-%m-%d')}, best of {args.repeat}, warm cache, 2 cores)", "",
+             f"`python bench/orphan_ranges.py --rows {' '.join(map(str, args.rows))}`", ""]
+    with tempfile.TemporaryDirectory() as tmp, tuned_server(tmp) as info:
+        for rows in args.rows:
+            lines += run_size(info, rows, args.repeat)
     text = "\n".join(lines)
     print(text)
     if args.out:
