@@ -8,6 +8,7 @@ reads: data
 params:
   migrations_dir: ""
   hints_file: ""
+  max_file_mb: 20.0
 sentence: "{table}: {kind} ({detail})"
 tier: risk
 label: "{kind}"
@@ -21,7 +22,6 @@ types), columns whose live type differs, tables and indexes in one but not the o
 from pgvet.migrations import LIVE_INDEXES, analyse
 from pgvet.migrations.model import comparable
 from pgvet.references import all_references
-from pgvet.runner import Skip
 
 
 def _split(table):
@@ -31,10 +31,6 @@ def _split(table):
 
 def findings(ctx):
     result = analyse(ctx)
-    if not result["migrations"] and result["problems"]:
-        raise Skip(result["problems"][0])
-    if not result["migrations"]:
-        return []
     model, live = result["model"], result["live"]
     rows = []
     declared = {(f"{r.schema}.{r.table}", r.columns) for r in all_references(ctx) if r.declared}

@@ -8,36 +8,50 @@ reads: data
 params:
   migrations_dir: ""
   hints_file: ""
+  max_file_mb: 20.0
 sentence: "Migration {file}, line {line}, on {target_table}: {detail}"
 tier: latent
 harm: {metric: rows_losing_reference, unit: rows}
 label: "risky migration statement"
 section: "Risky statements, file by file"
 ---
-Reads `migrations_dir` (nothing runs when it is empty) in the order its tool applies it, parses
-every statement with PostgreSQL's parser and applies the rules in lib/pgvet/migrations/lint.py
+Reads every migration folder under `migrations_dir` (nothing runs when it is empty; the layouts
+recognised are listed in lib/pgvet/migrations/layouts.py) in the order its tool applies it —
+every `.sql` file, also those a Drizzle journal or sqitch plan does not list (each of those is a
+finding of its own, and linted all the same) — parses every statement with PostgreSQL's parser,
+also those inside `DO` blocks and constant `EXECUTE` strings, and applies the rules in lib/pgvet/migrations/lint.py
 against the schema the earlier files meant and the live catalog. For statements on existing
 tables the finding carries the live row count, size and lock; for a conversion that assigns new
 random values, the exact number of rows in each table that would lose its reference.
 """
 from pgvet.migrations import analyse, rows_losing_reference
+from pgvet.migrations.layouts import describe
 from pgvet.migrations.lint import LOCKS
-from pgvet.runner import Skip
+
+UNLISTED = ("not in {manifest}: its tool never applies it; if it was run by hand, its effects are below")
+
+
+def _file_rows(result):
+    """Findings about the files themselves: not listed by their tool, missing, unreadable, unparsable."""
+    rows = [{"table": s.folder, "column": "0:manifest-unreadable", "severity": "warning", "rule": "manifest-unreadable",
+             "detail": problem} for s in result["sources"] for problem in s.problems]
+    manifests = {e.name: s.manifest for s in result["sources"] for e in s.entries}
+    for migration in result["migrations"]:
+        if not migration.listed:
+            rows.append({"table": migration.file, "column": "0:not-in-manifest", "severity": "warning",
+                         "rule": "not-in-manifest", "file": migration.file, "line": 0,
+                         "detail": UNLISTED.format(manifest=manifests[migration.file])})
+        for line, rule, message in migration.problems:
+            rows.append({"table": migration.file, "column": f"{line}:{rule}", "severity": "warning", "rule": rule,
+                         "detail": f"line {line} {message}" if line else message,
+                         "file": migration.file, "line": line})
+    return rows
 
 
 def findings(ctx):
     result = analyse(ctx)
-    if not result["migrations"] and result["problems"]:
-        raise Skip(result["problems"][0])
-    rows = []
-    for problem in result["problems"]:
-        rows.append({"table": problem.split("names ")[-1].split(",")[0], "column": "0:missing-file",
-                     "severity": "warning", "detail": problem, "rule": "missing-file"})
-    for migration in result["migrations"]:
-        for line, message in migration.problems:
-            rows.append({"table": migration.file, "column": f"{line}:does-not-parse", "severity": "warning",
-                         "detail": f"line {line} {message}; the rest of the file was not checked",
-                         "file": migration.file, "line": line, "rule": "does-not-parse"})
+    ctx.notes.append(describe(result["sources"], result["aside"]))
+    rows = _file_rows(result)
     live = result["live"]
     for stmt, issue in result["issues"]:
         row = {"table": stmt.file, "column": f"{stmt.line}:{issue.rule}", "severity": issue.severity,

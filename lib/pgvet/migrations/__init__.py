@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 
 from ..references import all_references
 from ..runner import Skip
-from .files import load_migrations
+from .files import MAX_FILE_MB, load_sources
 from .lint import Live, lint
 
 LIVE_COLUMNS = """
@@ -58,11 +58,13 @@ def analyse(ctx) -> dict:
         raise Skip("no migrations_dir given (--param migrations_dir=PATH)")
     key = ("migrations", folder)
     if key not in ctx.cache:
-        migrations, problems = load_migrations(folder)
+        sources, aside, migrations, problems = load_sources(folder, ctx.params.get("max_file_mb", MAX_FILE_MB))
+        if problems:     # no folder, an unreadable one, or no file at all: nothing was checked
+            raise Skip(problems[0])
         live = live_view(ctx)
         issues, model = lint(migrations, live)
-        ctx.cache[key] = {"migrations": migrations, "problems": problems, "issues": issues, "model": model,
-                          "live": live}
+        ctx.cache[key] = {"sources": sources, "aside": aside, "migrations": migrations, "issues": issues,
+                          "model": model, "live": live}
     return ctx.cache[key]
 
 

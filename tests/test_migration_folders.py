@@ -1,0 +1,175 @@
+"""Migration folders as real projects keep them: every file read whatever a journal says, the layouts
+of the common tools found in a project tree, statements inside DO blocks, files that do not decode,
+and files too big to read — each a finding with its file and line, never a silent skip."""
+import json
+import os
+
+from pgvet.migrations.files import load_sources, parse_migration
+from pgvet.migrations.layouts import discover
+
+LIVE = """CREATE TABLE users (id int PRIMARY KEY, note text);
+          INSERT INTO users SELECT g, 'n' || g FROM generate_series(1, 10) g;
+          CREATE TABLE posts (id int PRIMARY KEY, user_id int REFERENCES users);
+          INSERT INTO posts SELECT g, 1 + g % 10 FROM generate_series(1, 6) g; ANALYZE;"""
+
+
+def write(folder, files):
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+
+
+def lint(db, folder, **params):
+    return {k.removeprefix("migration_lint:"): f for k, f in
+            db.findings("migration_lint", migrations_dir=str(folder), **params).items()}
+
+
+def test_files_the_drizzle_journal_does_not_list_are_read_reported_and_linted(db, tmp_path):
+    # the real failure: the journal lists the first migration only; the id conversion was run by hand
+    db.sql(LIVE)
+    write(tmp_path, {
+        "meta/_journal.json": json.dumps({"entries": [{"idx": 0, "tag": "0000_init"}, {"idx": 1, "tag": "0001_gone"}]}),
+        "0000_init.sql": "CREATE TABLE tags (id int);",
+        "0002_uuid.sql": "ALTER TABLE users ALTER COLUMN id TYPE uuid USING gen_random_uuid();\n"
+                         "--> statement-breakpoint\nALTER TABLE posts ALTER COLUMN user_id TYPE uuid USING NULL;",
+        "0003_idx.sql": "CREATE INDEX ON posts (user_id);"})
+    found = lint(db, tmp_path)
+    assert {k: f.metrics["rule"] for k, f in found.items()} == {
+        "0001_gone.sql.0:missing-file": "missing-file",
+        "0002_uuid.sql.0:not-in-manifest": "not-in-manifest",
+        "0002_uuid.sql.1:destructive-type-conversion": "destructive-type-conversion",
+        "0002_uuid.sql.3:destructive-type-conversion": "destructive-type-conversion",
+        "0003_idx.sql.0:not-in-manifest": "not-in-manifest",
+        "0003_idx.sql.1:require-concurrent-index-creation": "require-concurrent-index-creation"}
+    assert found["0002_uuid.sql.1:destructive-type-conversion"].metrics["rows_losing_reference"] == 6
+    assert "not in the Drizzle journal: its tool never applies it" in found["0002_uuid.sql.0:not-in-manifest"].detail
+    (result,) = db.audit("migration_lint", migrations_dir=str(tmp_path)).checks
+    assert result.notes == ["Migration folders read: ./ (drizzle, 4 files, 2 not in the Drizzle journal)"]
+
+
+def test_a_tidy_journal_has_no_file_finding(db, tmp_path):
+    write(tmp_path, {"meta/_journal.json": json.dumps({"entries": [{"idx": 0, "tag": "0000_init"}]}),
+                     "0000_init.sql": "CREATE TABLE tags (id int);"})
+    assert lint(db, tmp_path) == {}
+
+
+def test_every_common_layout_is_found_in_a_project_tree_and_archives_are_set_aside(tmp_path):
+    write(tmp_path, {
+        "0001_loose.sql": "CREATE TABLE loose (id int);",
+        "drizzle/meta/_journal.json": json.dumps({"entries": [{"idx": 0, "tag": "0000_a"}]}),
+        "drizzle/0000_a.sql": "SELECT 1;", "drizzle/0001_b.sql": "SELECT 1;",
+        "prisma/migrations/20240102000000_two/migration.sql": "SELECT 1;",
+        "prisma/migrations/20240101000000_one/migration.sql": "SELECT 1;",
+        "prisma/migrations/migration_lock.toml": 'provider = "postgresql"',
+        "db/migrations/20240101000000_x.sql": "-- migrate:up\nSELECT 1;\n-- migrate:down\nDROP TABLE x;",
+        "sqitch/sqitch.plan": "%syntax-version=1.0.0\n%project=app\n\nusers 2024-01-01T00:00:00Z A <a@b> # u\n"
+                              "@v1 2024-01-02T00:00:00Z A <a@b>\nposts [users] 2024-01-03T00:00:00Z A <a@b>\n",
+        "sqitch/deploy/posts.sql": "SELECT 1;", "sqitch/deploy/users.sql": "SELECT 1;",
+        "sqitch/deploy/stray.sql": "SELECT 1;", "sqitch/revert/users.sql": "DROP TABLE users;",
+        "flyway/V10__ten.sql": "SELECT 1;", "flyway/V2__two.sql": "SELECT 1;", "flyway/V1.1__one.sql": "SELECT 1;",
+        "flyway/R__view.sql": "SELECT 1;", "flyway/U2__undo.sql": "DROP TABLE t;",
+        "golang/2_b.up.sql": "SELECT 1;", "golang/10_c.up.sql": "SELECT 1;", "golang/2_b.down.sql": "DROP TABLE b;",
+        "supabase/migrations/20240101000000_init.sql": "SELECT 1;",
+        "diesel/2024-01-01-000000_init/up.sql": "SELECT 1;", "diesel/2024-01-01-000000_init/down.sql": "SELECT 1;",
+        "rails/db/structure.sql": "CREATE TABLE r (id int);",
+        "archive/0001_old.sql": "DROP TABLE users;",
+        "node_modules/pkg/0001.sql": "DROP TABLE users;",
+        ".git/x.sql": "DROP TABLE users;"})
+    sources, aside = discover(tmp_path)
+    assert [(s.folder, s.layout, [(e.name, e.listed) for e in s.entries]) for s in sources] == [
+        (".", "numbered", [("0001_loose.sql", True)]),
+        ("db/migrations", "dbmate", [("db/migrations/20240101000000_x.sql", True)]),
+        ("diesel", "diesel", [("diesel/2024-01-01-000000_init/up.sql", True)]),
+        ("drizzle", "drizzle", [("drizzle/0000_a.sql", True), ("drizzle/0001_b.sql", False)]),
+        ("flyway", "flyway", [("flyway/V1.1__one.sql", True), ("flyway/V2__two.sql", True),
+                              ("flyway/V10__ten.sql", True), ("flyway/R__view.sql", True)]),
+        ("golang", "golang-migrate", [("golang/2_b.up.sql", True), ("golang/10_c.up.sql", True)]),
+        ("prisma/migrations", "prisma", [("prisma/migrations/20240101000000_one/migration.sql", True),
+                                         ("prisma/migrations/20240102000000_two/migration.sql", True)]),
+        ("rails/db", "structure", [("rails/db/structure.sql", True)]),
+        ("sqitch", "sqitch", [("sqitch/deploy/users.sql", True), ("sqitch/deploy/posts.sql", True),
+                              ("sqitch/deploy/stray.sql", False)]),
+        ("supabase/migrations", "supabase", [("supabase/migrations/20240101000000_init.sql", True)])]
+    assert aside == [("archive", "an archive folder: old migrations kept for reference"),
+                     ("sqitch/revert", "sqitch revert scripts: not applied by deploy")]
+    # dbmate: only the up section is a migration
+    (_, _, migrations, _) = load_sources(tmp_path / "db")
+    assert [s.text for s in migrations[0].statements] == ["SELECT 1"]
+
+
+def test_statements_inside_do_blocks_and_constant_execute_are_linted_with_their_lines(db, tmp_path):
+    db.sql(LIVE)
+    write(tmp_path, {"0001_guarded.sql": """-- drizzle-kit's older foreign key wrapper
+DO $$ BEGIN
+ ALTER TABLE "posts" ADD CONSTRAINT "posts_user_fk" FOREIGN KEY ("user_id") REFERENCES "users"("id");
+EXCEPTION
+ WHEN duplicate_object THEN null;
+END $$;
+DO $guard$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attname = 'uid') THEN
+    EXECUTE 'ALTER TABLE users ALTER COLUMN id TYPE uuid USING gen_random_uuid()';
+    EXECUTE 'ALTER TABLE ' || quote_ident('posts') || ' DROP COLUMN user_id';
+  END IF;
+END $guard$;
+"""})
+    found = lint(db, tmp_path)
+    assert {k: f.metrics["rule"] for k, f in found.items()} == {
+        "0001_guarded.sql.3:adding-foreign-key-constraint": "adding-foreign-key-constraint",
+        "0001_guarded.sql.10:destructive-type-conversion": "destructive-type-conversion"}   # line 11 is not constant
+    assert found["0001_guarded.sql.10:destructive-type-conversion"].metrics["rows_losing_reference"] == 6
+
+
+def test_a_file_that_does_not_decode_is_a_finding_with_its_line_and_is_still_linted(db, tmp_path):
+    write(tmp_path, {"0001_latin1.sql": "CREATE TABLE t (a text);\n-- caf\xe9\n".encode("latin-1") +
+                     b"DROP TABLE t;\n", "0002_ok.sql": "DROP TABLE u;"})
+    found = lint(db, tmp_path)
+    assert {k: f.metrics["line"] for k, f in found.items()} == {
+        "0001_latin1.sql.2:does-not-decode": 2, "0001_latin1.sql.3:ban-drop-table": 3, "0002_ok.sql.1:ban-drop-table": 1}
+    assert found["0001_latin1.sql.3:ban-drop-table"].metrics["statement"] == "DROP TABLE t"
+
+
+def test_a_file_above_the_size_limit_is_reported_and_skipped(db, tmp_path):
+    write(tmp_path, {"0001_big.sql": "DROP TABLE t;\n" * 100, "0002_ok.sql": "DROP TABLE u;"})
+    found = lint(db, tmp_path, max_file_mb=0.001)
+    assert sorted(found) == ["0001_big.sql.0:too-large", "0002_ok.sql.1:ban-drop-table"]
+    assert found["0001_big.sql.0:too-large"].detail == \
+        "is 1.4 kB, above the limit of 1.0 kB (max_file_mb): not read"
+
+
+def test_a_folder_that_cannot_be_listed_skips_both_checks_with_the_reason(db, tmp_path, monkeypatch):
+    write(tmp_path, {"0001.sql": "SELECT 1;"})
+    real = os.listdir
+
+    def refuse(path="."):   # root reads every folder, so the refusal is simulated for this one path
+        if os.fspath(path) == os.fspath(tmp_path):
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+    monkeypatch.setattr(os, "listdir", refuse)
+    assert {(c.id, c.status, c.reason) for c in db.audit("migrations", migrations_dir=str(tmp_path)).checks} == {
+        (c, "skipped", f"migrations folder {tmp_path} cannot be read: Permission denied")
+        for c in ("migration_drift", "migration_lint")}
+
+
+def test_a_20_mb_file_is_parsed_in_one_pass_with_the_right_last_line():
+    # bench/migration_parse.py records the time; here: every statement, and the last one's line
+    rows = 230_000
+    text = "".join(f"INSERT INTO t (a, b) VALUES ({i}, 'row {i} with some text to make it a real line');\n"
+                   for i in range(rows)) + "\n-- the end\nDROP TABLE t;\n"
+    assert len(text) > 20_000_000
+    migration = parse_migration("big.sql", text, "numbered")
+    assert len(migration.statements) == rows + 1
+    assert (migration.statements[-1].line, migration.statements[-1].text) == (rows + 3, "DROP TABLE t")
+    assert migration.statements[123_456].line == 123_457
+
+
+def test_rails_structure_sql_is_the_intended_schema_not_a_step(db, tmp_path):
+    db.sql(LIVE)
+    write(tmp_path, {"db/structure.sql": "CREATE TABLE users (id int PRIMARY KEY, note text);\n"
+                                   "CREATE TABLE posts (id int PRIMARY KEY, user_id int);\n"
+                                   "ALTER TABLE ONLY posts ADD CONSTRAINT posts_user_id_fkey FOREIGN KEY (user_id) "
+                                   "REFERENCES users(id);\nCREATE INDEX posts_user ON posts (user_id);"})
+    assert lint(db, tmp_path) == {}
+    drift = db.findings("migration_drift", migrations_dir=str(tmp_path))
+    assert {k: f.metrics["kind"] for k, f in drift.items()} == {"migration_drift:public.posts.posts_user": "missing index"}
