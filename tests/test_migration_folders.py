@@ -149,7 +149,7 @@ def test_a_folder_that_cannot_be_listed_skips_both_checks_with_the_reason(db, tm
     monkeypatch.setattr(os, "listdir", refuse)
     assert {(c.id, c.status, c.reason) for c in db.audit("migrations", migrations_dir=str(tmp_path)).checks} == {
         (c, "skipped", f"migrations folder {tmp_path} cannot be read: Permission denied")
-        for c in ("migration_drift", "migration_lint")}
+        for c in ("migration_drift", "migration_history", "migration_lint")}
 
 
 def test_a_20_mb_file_is_parsed_in_one_pass_with_the_right_last_line():
@@ -173,3 +173,49 @@ def test_rails_structure_sql_is_the_intended_schema_not_a_step(db, tmp_path):
     assert lint(db, tmp_path) == {}
     drift = db.findings("migration_drift", migrations_dir=str(tmp_path))
     assert {k: f.metrics["kind"] for k, f in drift.items()} == {"migration_drift:public.posts.posts_user": "missing index"}
+
+
+IMPACT_LIVE = """CREATE TABLE users (id int PRIMARY KEY, note text, n int, code text, tag text);
+    INSERT INTO users SELECT g, CASE WHEN g <= 4 THEN NULL ELSE 'n' END, g - 3,
+                             CASE WHEN g <= 2 THEN 'x' || g ELSE g::text END, repeat('t', g) FROM generate_series(1, 10) g;
+    CREATE TABLE posts (id int PRIMARY KEY, user_id int);
+    INSERT INTO posts SELECT g, CASE WHEN g <= 2 THEN 100 + g ELSE 1 + g % 10 END FROM generate_series(1, 8) g;
+    ANALYZE;"""
+IMPACT_FILE = """ALTER TABLE posts ADD FOREIGN KEY (user_id) REFERENCES users;
+ALTER TABLE users ADD CHECK (n > 0);
+ALTER TABLE users ADD CHECK (pg_sleep(1) IS NOT NULL);
+ALTER TABLE users ALTER COLUMN note SET NOT NULL;
+ALTER TABLE users ADD COLUMN z int NOT NULL;
+ALTER TABLE users ALTER COLUMN code TYPE int USING code::int;
+ALTER TABLE users ALTER COLUMN tag TYPE varchar(5);
+ALTER TABLE users DROP COLUMN note;
+ALTER TABLE users DROP COLUMN never_there;
+DROP TABLE posts;
+"""
+
+
+def test_what_each_risky_statement_would_do_to_todays_rows_is_counted(db, tmp_path):
+    db.sql(IMPACT_LIVE)
+    write(tmp_path, {"0001_risky.sql": IMPACT_FILE})
+    found = lint(db, tmp_path)
+    affected = {k: f.metrics.get("rows_affected") for k, f in found.items() if "rows_affected" in f.metrics}
+    assert affected == {
+        "0001_risky.sql.1:adding-foreign-key-constraint": 2,     # posts 1 and 2 point at users 101, 102
+        "0001_risky.sql.2:constraint-missing-not-valid": 3,      # n = -2, -1, 0
+        "0001_risky.sql.3:constraint-missing-not-valid": None,   # calls pg_sleep: not run
+        "0001_risky.sql.4:adding-not-nullable-field": 4,
+        "0001_risky.sql.5:adding-required-field": 10,
+        "0001_risky.sql.6:changing-column-type": 2,              # 'x1', 'x2' are no integers
+        "0001_risky.sql.7:changing-column-type": 5,              # tags of 6 to 10 characters
+        "0001_risky.sql.8:ban-drop-column": 6,
+        "0001_risky.sql.10:ban-drop-table": 8}                   # line 9: the column is not there, nothing to lose
+    assert found["0001_risky.sql.1:adding-foreign-key-constraint"].detail.endswith(
+        "; today: 2 of today's rows of public.posts have no parent in public.users: adding it validated fails")
+    assert "not counted: the CHECK calls a function" in found["0001_risky.sql.3:constraint-missing-not-valid"].detail
+
+
+def test_statements_of_an_applied_file_are_not_counted_again(db, tmp_path):
+    db.sql(IMPACT_LIVE)
+    db.sql("CREATE TABLE schema_migrations (version varchar PRIMARY KEY); INSERT INTO schema_migrations VALUES ('0001')")
+    write(tmp_path, {"0001_risky.sql": IMPACT_FILE})
+    assert [k for k, f in lint(db, tmp_path).items() if "rows_affected" in f.metrics] == []

@@ -149,8 +149,8 @@ def test_an_empty_folder_and_a_missing_one_skip_the_check_with_a_reason(db, tmp_
     assert (result.status, result.reason) == ("skipped", f"migrations folder {tmp_path / 'nope'} does not exist")
     # no folder given: nothing was checked, and both checks say so instead of "ok"
     assert {(c.id, c.status, c.reason) for c in db.audit("migrations").checks} == {
-        (c, "skipped", "no migrations_dir given (--param migrations_dir=PATH)") for c in ("migration_drift",
-                                                                                        "migration_lint")}
+        (c, "skipped", "no migrations_dir given (--param migrations_dir=PATH)")
+        for c in ("migration_drift", "migration_history", "migration_lint")}
 
 
 def _apply(db, folder):

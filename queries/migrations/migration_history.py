@@ -22,7 +22,6 @@ checksum computed the way the tool computes it, lib/pgvet/migrations/applied.py)
 back, or the database marked dirty. Applied files are counted in the check's note, not listed.
 """
 from pgvet.migrations import analyse
-from pgvet.migrations.applied import states
 
 SEVERITY = {"never applied": "warning", "file gone": "warning", "edited after applied": "warning",
             "failed": "critical", "dirty": "critical", "rolled back": "info"}
@@ -30,8 +29,8 @@ SEVERITY = {"never applied": "warning", "file gone": "warning", "edited after ap
 
 def findings(ctx):
     result = analyse(ctx)
-    found, notes = states(ctx.pg, result["sources"])
-    ctx.notes.extend(notes)
+    found = result["history"]
+    ctx.notes.extend(result["history_notes"])
     return [{"table": s.file, "file": s.file, "state": s.state, "history_table": s.table,
              "severity": SEVERITY[s.state], "detail": s.detail or s.state,
              "because": f": {s.detail}" if s.detail else ""}

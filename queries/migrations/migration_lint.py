@@ -25,6 +25,7 @@ tables the finding carries the live row count, size and lock; for a conversion t
 random values, the exact number of rows in each table that would lose its reference.
 """
 from pgvet.migrations import analyse, rows_losing_reference
+from pgvet.migrations.impact import impact
 from pgvet.migrations.layouts import describe
 from pgvet.migrations.lint import LOCKS
 
@@ -60,6 +61,12 @@ def findings(ctx):
                "lock": LOCKS.get(issue.rule)}
         if issue.table in live.tables:
             row["rows"], row["table_bytes"] = live.tables[issue.table]
+        if stmt.file not in result["applied"]:   # what it would do to today's rows if it ran (again) now
+            found = impact(ctx.pg, stmt, issue.rule, issue.table, issue.column, result["model"], live,
+                           ctx.pg.info.server_version)
+            if found:
+                row["rows_affected"] = found.rows
+                row["detail"] = f"{issue.message}; {found.text()}"
         if issue.rule == "destructive-type-conversion" and issue.table in live.tables and issue.column:
             lost = rows_losing_reference(ctx, issue.table, issue.column, live)
             row["references_lost"] = "; ".join(f"{k}: {v} rows" for k, v in lost.items()) or None

@@ -10,6 +10,7 @@ from psycopg.rows import dict_row
 
 from ..references import all_references
 from ..runner import Skip
+from .applied import states
 from .files import MAX_FILE_MB, load_sources
 from .lint import Live, lint
 
@@ -63,8 +64,10 @@ def analyse(ctx) -> dict:
             raise Skip(problems[0])
         live = live_view(ctx)
         issues, model = lint(migrations, live)
+        history, history_notes = states(ctx.pg, sources)
         ctx.cache[key] = {"sources": sources, "aside": aside, "migrations": migrations, "issues": issues,
-                          "model": model, "live": live}
+                          "model": model, "live": live, "history": history, "history_notes": history_notes,
+                          "applied": {s.file for s in history if s.state == "applied"}}
     return ctx.cache[key]
 
 
