@@ -191,6 +191,9 @@ ALTER TABLE users ALTER COLUMN tag TYPE varchar(5);
 ALTER TABLE users DROP COLUMN note;
 ALTER TABLE users DROP COLUMN never_there;
 DROP TABLE posts;
+ALTER TABLE users ADD UNIQUE (code);
+CREATE UNIQUE INDEX ON users ((n > 0));
+ALTER TABLE users ADD CONSTRAINT u UNIQUE (note);
 """
 
 
@@ -208,7 +211,11 @@ def test_what_each_risky_statement_would_do_to_todays_rows_is_counted(db, tmp_pa
         "0001_risky.sql.6:changing-column-type": 2,              # 'x1', 'x2' are no integers
         "0001_risky.sql.7:changing-column-type": 5,              # tags of 6 to 10 characters
         "0001_risky.sql.8:ban-drop-column": 6,
-        "0001_risky.sql.10:ban-drop-table": 8}                   # line 9: the column is not there, nothing to lose
+        "0001_risky.sql.10:ban-drop-table": 8,                   # line 9: the column is not there, nothing to lose
+        "0001_risky.sql.11:disallowed-unique-constraint": 0,     # every code differs
+        "0001_risky.sql.13:disallowed-unique-constraint": 6}     # 'n' six times; NULLs never collide
+    # line 12: an index on an expression is not counted, the rule still fires
+    assert "0001_risky.sql.12:require-concurrent-index-creation" in found
     assert found["0001_risky.sql.1:adding-foreign-key-constraint"].detail.endswith(
         "; today: 2 of today's rows of public.posts have no parent in public.users: adding it validated fails")
     assert "not counted: the CHECK calls a function" in found["0001_risky.sql.3:constraint-missing-not-valid"].detail

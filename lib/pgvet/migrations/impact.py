@@ -4,6 +4,7 @@
 |---|---|---|
 | adding-foreign-key-constraint | rows whose reference has no parent | fails (or, NOT VALID, leaves them unchecked) |
 | constraint-missing-not-valid | rows the CHECK rejects | fails |
+| disallowed-unique-constraint, require-concurrent-index-creation (a unique index) | rows sharing a key with another row | fails |
 | adding-not-nullable-field | rows with NULL | fails |
 | adding-required-field | rows of the table | fails on any row |
 | changing-column-type | values the new type cannot hold (`pg_input_is_valid`, PostgreSQL 16+) | fails |
@@ -116,6 +117,35 @@ def _check(conn, stmt: Statement, table: str) -> Impact | None:
     return Impact(n, f"{{n}} of today's rows of {table} violate it: the statement fails")
 
 
+def _unique_columns(stmt: Statement) -> tuple[str, ...]:
+    node = stmt.node
+    if isinstance(node, ast.IndexStmt):
+        names = tuple(p.name for p in node.indexParams or ())
+        return names if node.unique and all(names) and not node.whereClause else ()
+    for kind in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY):
+        con = _constraint(stmt, kind)
+        if con is not None:
+            return tuple(k.sval for k in con.keys or ())
+    return ()
+
+
+def _duplicates(conn, stmt: Statement, table: str) -> Impact | None:
+    cols = _unique_columns(stmt)
+    if not cols:
+        return None
+    ids = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
+    set_ = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in cols)
+    try:
+        with conn.transaction():
+            groups, rows = conn.execute(sql.SQL(
+                "SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {} WHERE {} GROUP BY {} "
+                "HAVING count(*) > 1) d").format(_table(table), set_, ids)).fetchone()
+    except psycopg.Error:
+        return Impact(None, "")
+    return Impact(int(rows), f"{{n}} of today's rows of {table} share their ({', '.join(cols)}) with another row "
+                             f"({groups:,} values): the statement fails")
+
+
 def _nulls(conn, table: str, column: str) -> Impact:
     n = _count(conn, sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(_table(table), sql.Identifier(column)))
     return Impact(n, f"{{n}} of today's rows of {table} have {column} NULL: the statement fails")
@@ -172,6 +202,8 @@ def impact(conn, stmt: Statement, rule: str, table: str | None, column: str | No
         return None
     if rule == "adding-foreign-key-constraint":
         return _orphans(conn, stmt, table, model, live)
+    if rule in ("disallowed-unique-constraint", "require-concurrent-index-creation"):
+        return _duplicates(conn, stmt, table)
     if rule == "constraint-missing-not-valid":
         return _check(conn, stmt, table)
     if rule == "adding-not-nullable-field" and column:

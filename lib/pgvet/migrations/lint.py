@@ -18,6 +18,7 @@ LOCKS = {"changing-column-type": "ACCESS EXCLUSIVE (rewrites the table)",
          "type-change-without-mapping": "ACCESS EXCLUSIVE",
          "require-concurrent-index-creation": "SHARE (blocks writes while the index builds)",
          "require-concurrent-index-deletion": "ACCESS EXCLUSIVE",
+         "disallowed-unique-constraint": "ACCESS EXCLUSIVE while the index builds",
          "adding-foreign-key-constraint": "SHARE ROW EXCLUSIVE on both tables while every row is checked",
          "constraint-missing-not-valid": "ACCESS EXCLUSIVE while every row is checked",
          "adding-required-field": "ACCESS EXCLUSIVE",
@@ -145,6 +146,11 @@ def _alter_table(stmt: Statement, model: Model, live: Live) -> list[Issue]:
             con = cmd.def_
             if con.contype == ConstrType.CONSTR_FOREIGN:
                 issues += _fk_issues(table, tuple(a.sval for a in con.fk_attrs or ()), con, model, live, False, stmt)
+            elif con.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and not con.indexname \
+                    and existing:
+                issues.append(Issue("disallowed-unique-constraint", "warning", table, ", ".join(
+                    k.sval for k in con.keys or ()), "adds a UNIQUE or PRIMARY KEY constraint that builds its index "
+                    "under ACCESS EXCLUSIVE; CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … USING INDEX"))
             elif con.contype == ConstrType.CONSTR_CHECK and not con.skip_validation and existing:
                 issues.append(Issue("constraint-missing-not-valid", "warning", table, None,
                                     "adds a CHECK without NOT VALID: every row is checked under ACCESS EXCLUSIVE"))
