@@ -43,7 +43,10 @@ def test_files_the_drizzle_journal_does_not_list_are_read_reported_and_linted(db
         "0003_idx.sql.0:not-in-manifest": "not-in-manifest",
         "0003_idx.sql.1:require-concurrent-index-creation": "require-concurrent-index-creation"}
     assert found["0002_uuid.sql.1:destructive-type-conversion"].metrics["rows_losing_reference"] == 6
-    assert "not in the Drizzle journal: its tool never applies it" in found["0002_uuid.sql.0:not-in-manifest"].detail
+    assert found["0002_uuid.sql.0:not-in-manifest"].detail.startswith(
+        "0002_uuid.sql is not in the Drizzle journal: its tool never applies it")
+    assert found["0001_gone.sql.0:missing-file"].detail == \
+        "the Drizzle journal names 0001_gone.sql, which does not exist: nothing of it can be checked"
     (result,) = db.audit("migration_lint", migrations_dir=str(tmp_path)).checks
     assert result.notes == ["Migration folders read: ./ (drizzle, 4 files, 2 not in the Drizzle journal)"]
 
@@ -128,6 +131,8 @@ def test_a_file_that_does_not_decode_is_a_finding_with_its_line_and_is_still_lin
     assert {k: f.metrics["line"] for k, f in found.items()} == {
         "0001_latin1.sql.2:does-not-decode": 2, "0001_latin1.sql.3:ban-drop-table": 3, "0002_ok.sql.1:ban-drop-table": 1}
     assert found["0001_latin1.sql.3:ban-drop-table"].metrics["statement"] == "DROP TABLE t"
+    assert found["0001_latin1.sql.2:does-not-decode"].detail == \
+        "0001_latin1.sql: line 2 is not UTF-8 (byte 0xe9): read with replacement characters"
 
 
 def test_a_file_above_the_size_limit_is_reported_and_skipped(db, tmp_path):
@@ -135,7 +140,7 @@ def test_a_file_above_the_size_limit_is_reported_and_skipped(db, tmp_path):
     found = lint(db, tmp_path, max_file_mb=0.001)
     assert sorted(found) == ["0001_big.sql.0:too-large", "0002_ok.sql.1:ban-drop-table"]
     assert found["0001_big.sql.0:too-large"].detail == \
-        "is 1.4 kB, above the limit of 1.0 kB (max_file_mb): not read"
+        "0001_big.sql is 1.4 kB, above the limit of 1.0 kB (max_file_mb): not read"
 
 
 def test_a_folder_that_cannot_be_listed_skips_both_checks_with_the_reason(db, tmp_path, monkeypatch):

@@ -29,7 +29,16 @@ from pgvet.migrations.impact import impact
 from pgvet.migrations.layouts import describe
 from pgvet.migrations.lint import LOCKS
 
-UNLISTED = ("not in {manifest}: its tool never applies it; if it was run by hand, its effects are below")
+UNLISTED = ("{file} is not in {manifest}: its tool never applies it; if it was run by hand, its effects are "
+            "listed with the other findings")
+
+
+def _file_sentence(file, line, rule, message):
+    """`0001_x.sql, line 3, does not parse: …`; the journal's own sentence names the missing file."""
+    if rule == "missing-file":
+        return message
+    where = f"{file}, line {line}," if line and rule == "does-not-parse" else f"{file}:" if line else file
+    return f"{where} {message}"
 
 
 def _file_rows(result):
@@ -41,10 +50,10 @@ def _file_rows(result):
         if not migration.listed:
             rows.append({"table": migration.file, "column": "0:not-in-manifest", "severity": "warning",
                          "rule": "not-in-manifest", "file": migration.file, "line": 0,
-                         "detail": UNLISTED.format(manifest=manifests[migration.file])})
+                         "detail": UNLISTED.format(file=migration.file, manifest=manifests[migration.file])})
         for line, rule, message in migration.problems:
             rows.append({"table": migration.file, "column": f"{line}:{rule}", "severity": "warning", "rule": rule,
-                         "detail": f"line {line} {message}" if line else message,
+                         "detail": _file_sentence(migration.file, line, rule, message),
                          "file": migration.file, "line": line})
     return rows
 
