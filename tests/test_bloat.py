@@ -1,4 +1,6 @@
 """Bloat and maintenance debt on the real server: estimates against pgstattuple, with asserted tolerances."""
+import time
+
 from psycopg.conninfo import make_conninfo
 
 from pgstats import wait_for_counter
@@ -157,3 +159,30 @@ def test_toast_heavy_columns_finds_wide_inline_and_toasted_columns(db):
     assert found["toast_heavy_columns:public.docs.body"].metrics["avg_width"] >= 640
     assert found["toast_heavy_columns:public.blobs.payload"].metrics["toast_bytes"] >= 1_000_000
     assert db.findings("toast_heavy_columns", min_avg_width=100_000) == {}   # 100 MB TOAST default
+
+
+def _server_setting(db, name, value):
+    """ALTER SYSTEM on the test server, reloaded, and wait until a new session sees it."""
+    db.sql(f"ALTER SYSTEM {'RESET ' + name if value is None else f'SET {name} = {value}'}")
+    db.sql("SELECT pg_reload_conf()")
+    want = "on" if value is None else value
+    deadline = time.monotonic() + 10
+    while db.sql(f"SHOW {name}")[0][0] != want:
+        assert time.monotonic() < deadline, f"{name} never became {want}"
+        time.sleep(0.05)
+
+
+def test_autovacuum_off_for_the_server_is_one_finding_not_one_per_table(db):
+    db.sql("""CREATE TABLE a (id int); CREATE TABLE b (id int); CREATE TABLE c (id int) WITH (autovacuum_enabled = off);
+              INSERT INTO a SELECT generate_series(1, 10); INSERT INTO b SELECT generate_series(1, 10);
+              INSERT INTO c SELECT generate_series(1, 10); ANALYZE;""")
+    assert set(db.findings("vacuum_analyze_lag")) == {"vacuum_analyze_lag:public.c"}
+    _server_setting(db, "autovacuum", "off")
+    try:
+        found = db.findings("vacuum_analyze_lag")
+    finally:
+        _server_setting(db, "autovacuum", None)
+    assert {k: f.metrics["reason"].split(":")[0] for k, f in found.items()} == {
+        "vacuum_analyze_lag:whole server": "autovacuum is off for the whole server",
+        "vacuum_analyze_lag:public.c": "autovacuum is disabled on this table"}
+    assert found["vacuum_analyze_lag:whole server"].fix is None

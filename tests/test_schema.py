@@ -36,6 +36,16 @@ def test_unused_columns_always_null_constant_and_deprecated(db):
         '-- ALTER TABLE public."Users" DROP COLUMN "Group Id";'
 
 
+def test_a_flag_never_set_is_its_own_finding_and_a_parameter_leaves_it_out(db):
+    db.sql("""CREATE TABLE prefs (id int, beta_opt_in bool, verified bool, active bool);
+              INSERT INTO prefs SELECT g, false, g % 3 = 0, true FROM generate_series(1, 1500) g;
+              CREATE TABLE empty_prefs (id int, beta bool); ANALYZE;""")
+    assert {k: f.metrics["reason"] for k, f in db.findings("unused_columns").items()} == {
+        "unused_columns:public.prefs.beta_opt_in": "feature flag never set: always false",
+        "unused_columns:public.prefs.active": "always true"}
+    assert set(db.findings("unused_columns", unset_flags=False)) == {"unused_columns:public.prefs.active"}
+
+
 def test_deprecated_comment_is_reported_even_without_statistics(db):
     db.sql("""CREATE TABLE t (old_code text); COMMENT ON COLUMN t.old_code IS 'legacy, do not use';""")
     (f,) = db.findings("unused_columns").values()

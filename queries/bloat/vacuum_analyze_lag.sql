@@ -12,7 +12,9 @@
 -- section: "Maintenance"
 -- fixes: [AlterTableStmt, VacuumStmt]
 -- ---
--- Reasons, for tables with rows: autovacuum disabled on the table; never analysed; changes since
+-- Server-wide causes are one finding for the server ("whole server"), not one per table: autovacuum
+-- off, track_counts off (autovacuum then cannot see what needs it). Per table, for tables with
+-- rows: autovacuum disabled on the table; never analysed; changes since
 -- the last ANALYZE beyond `overdue_factor` times autovacuum's own analyze trigger
 -- (autovacuum_analyze_threshold + scale_factor × rows); dead rows beyond `overdue_factor` times
 -- its vacuum trigger. Triggers use the table's own autovacuum settings when it has them.
@@ -51,7 +53,6 @@ r AS (
 reasons AS (
     SELECT r.*, concat_ws('; ',
         CASE WHEN r.autovacuum_off THEN 'autovacuum is disabled on this table' END,
-        CASE WHEN NOT r.autovacuum_on THEN 'autovacuum is off for the whole server' END,
         CASE WHEN r.last_analyzed IS NULL AND r.n_live_tup + r.n_mod_since_analyze > 0 THEN 'never analysed' END,
         CASE WHEN r.last_analyzed IS NOT NULL AND r.n_mod_since_analyze > :overdue_factor * r.analyze_trigger
              THEN format('%s rows changed since the last ANALYZE (autovacuum would analyse at %s)',
@@ -60,24 +61,41 @@ reasons AS (
              THEN format('%s dead rows (autovacuum would vacuum at %s)', r.n_dead_tup, round(r.vacuum_trigger)) END
     ) AS reason
     FROM r
+),
+server AS (
+    SELECT reason FROM (VALUES
+        (CASE WHEN NOT current_setting('autovacuum')::bool THEN 'autovacuum is off for the whole server: no table '
+              'is vacuumed or analysed unless someone runs VACUUM by hand (autovacuum = on in postgresql.conf)' END),
+        (CASE WHEN NOT current_setting('track_counts')::bool THEN 'track_counts is off: autovacuum cannot tell which '
+              'tables need it, and the row counts every table check reads stay empty' END)) v(reason)
+    WHERE reason IS NOT NULL
+),
+rows AS (
+    SELECT schemaname                              AS schema,
+           relname                                 AS "table",
+           reason                                  AS detail,
+           reason,
+           autovacuum_off                          AS autovacuum_disabled,
+           last_vacuumed,
+           last_analyzed,
+           n_mod_since_analyze                     AS changes_since_analyze,
+           n_dead_tup                              AS dead_tuples,
+           round(vacuum_trigger)                   AS vacuum_trigger,
+           round(analyze_trigger)                  AS analyze_trigger,
+           concat_ws(E'\n',
+               CASE WHEN autovacuum_off THEN
+                   '-- Autovacuum is off for this table: re-enable it unless a job vacuums it on purpose.' || E'\n' ||
+                   format('ALTER TABLE %I.%I RESET (autovacuum_enabled);', schemaname, relname) END,
+               '-- VACUUM and ANALYZE take no lock that blocks reads or writes.',
+               format('VACUUM (ANALYZE) %I.%I;', schemaname, relname)) AS fix,
+           1 AS scope
+    FROM reasons
+    WHERE reason <> ''
+    UNION ALL
+    SELECT NULL, 'whole server', reason, reason, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0
+    FROM server
 )
-SELECT schemaname                              AS schema,
-       relname                                 AS "table",
-       reason                                  AS detail,
-       reason,
-       autovacuum_off                          AS autovacuum_disabled,
-       last_vacuumed,
-       last_analyzed,
-       n_mod_since_analyze                     AS changes_since_analyze,
-       n_dead_tup                              AS dead_tuples,
-       round(vacuum_trigger)                   AS vacuum_trigger,
-       round(analyze_trigger)                  AS analyze_trigger,
-       concat_ws(E'\n',
-           CASE WHEN autovacuum_off THEN
-               '-- Autovacuum is off for this table: re-enable it unless a job vacuums it on purpose.' || E'\n' ||
-               format('ALTER TABLE %I.%I RESET (autovacuum_enabled);', schemaname, relname) END,
-           '-- VACUUM and ANALYZE take no lock that blocks reads or writes.',
-           format('VACUUM (ANALYZE) %I.%I;', schemaname, relname)) AS fix
-FROM reasons
-WHERE reason <> ''
-ORDER BY autovacuum_off DESC, n_dead_tup DESC, schema, "table"
+SELECT schema, "table", detail, reason, autovacuum_disabled, last_vacuumed, last_analyzed, changes_since_analyze,
+       dead_tuples, vacuum_trigger, analyze_trigger, fix
+FROM rows
+ORDER BY scope, autovacuum_disabled DESC, dead_tuples DESC, schema, "table"

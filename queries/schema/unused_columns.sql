@@ -6,6 +6,7 @@
 -- severity: info
 -- params:
 --   min_rows: 1000
+--   unset_flags: true
 -- sentence: "{table}.{column}: {reason}"
 -- tier: latent
 -- harm: {metric: bytes_estimate, unit: bytes}
@@ -13,7 +14,8 @@
 -- section: "Columns: unused, deprecated, inconsistent"
 -- ---
 -- From pg_stats after ANALYZE (tables with at least `min_rows` rows): null_frac = 1 (always
--- NULL) or a single distinct value and no NULLs (one constant); and, whatever the statistics,
+-- NULL) or a single distinct value and no NULLs (one constant; a boolean that is always false is a
+-- "feature flag never set", left out with unset_flags=false); and, whatever the statistics,
 -- columns whose comment calls them deprecated, legacy or obsolete. `statistics` says when the
 -- column has none. `bytes_estimate` is avg_width x rows, when known.
 WITH cols AS (
@@ -35,8 +37,12 @@ flagged AS (
                CASE WHEN comment ~* '\m(deprecated|legacy|obsolete|unused|do not use|to be (removed|dropped))\M'
                     THEN format('comment says: %s', comment) END,
                CASE WHEN rows >= :min_rows AND null_frac = 1 THEN 'always NULL' END,
-               CASE WHEN rows >= :min_rows AND null_frac = 0 AND n_distinct = 1
-                    THEN format('always %s', trim(both '{}' FROM mcv)) END) AS reason
+               CASE WHEN rows >= :min_rows AND null_frac = 0 AND n_distinct = 1 AND column_type = 'boolean'
+                         AND mcv = '{f}'
+                    THEN CASE WHEN :unset_flags THEN 'feature flag never set: always false' END
+                    WHEN rows >= :min_rows AND null_frac = 0 AND n_distinct = 1
+                    THEN CASE WHEN column_type = 'boolean' THEN 'always true'
+                              ELSE format('always %s', trim(both '{}' FROM mcv)) END END) AS reason
     FROM cols
 )
 SELECT nspname                                   AS schema,
