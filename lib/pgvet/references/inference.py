@@ -36,6 +36,11 @@ EXTERNAL_TOKENS = {"stripe", "paypal", "braintree", "adyen", "mailchimp", "sendg
                    "ext", "remote", "provider", "vendor", "oauth", "openid", "session", "job", "request", "trace",
                    "correlation", "idempotency", "tracking", "chain", "tx_hash", "blockchain", "onchain"}
 # Copies kept after a migration (`transaction_id_legacy`, `old_user_id`) are history, not live references.
+ABBREVIATIONS = {"org": "organization", "conf": "configuration", "config": "configuration", "cfg": "configuration",
+                 "addr": "address", "cat": "category", "acct": "account", "acc": "account", "msg": "message",
+                 "usr": "user", "cust": "customer", "prod": "product", "txn": "transaction", "inv": "invoice",
+                 "emp": "employee", "dept": "department", "grp": "group", "img": "image", "doc": "document",
+                 "pkg": "package", "loc": "location", "proj": "project", "pmt": "payment"}
 RETIRED_TOKENS = {"legacy", "old", "deprecated", "bak", "backup", "orig", "tmp", "temp"}
 TYPE_SIBLINGS = ("type", "kind", "class", "model", "table")
 INT_TYPES = {"int2", "int4", "int8"}
@@ -45,7 +50,10 @@ SHAPES = {"uuid": r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]
           "int": r"^\s*-?[0-9]{1,19}\s*$"}
 
 # Evidence weights and thresholds, declared once.
-NAME_POINTS = {"exact": 2, "prefix": 2, "self": 2, "same-key": 2, "role": 1, "partial": 1}
+NAME_POINTS = {"exact": 2, "prefix": 2, "self": 2, "same-key": 2, "role": 1, "partial": 1, "domain": 1,
+               "abbreviation": 1}
+# names that only the data may confirm: kept when their values are (nearly) all found in the target
+DATA_ONLY = {"domain", "abbreviation"}
 STRONG_NAMES = {"exact", "prefix", "self", "same-key"}
 SAMPLE_VALUES = 1000
 MIN_OVERLAP, HIGH_OVERLAP, MIN_SHAPE = 0.5, 0.9, 0.9
@@ -175,24 +183,57 @@ class _Candidate:
     polymorphic: str | None = None
 
 
+def _domain_table(forms: list[str], col: Column, t: _Tables) -> tuple[str, str] | None:
+    """The one table whose name is a form of the stem behind a prefix or domain word (`category_id` ->
+    `forum_categories`); among several, the one sharing the child's schema or first name word; else None."""
+    own_first = snake(col.table).split("_")[0]
+    found = sorted({tbl for name, tables in t.by_name.items() for tbl in tables
+                    if any(name.endswith("_" + f) for f in forms) and tbl != (col.schema, col.table)})
+    for narrowed in (found, [x for x in found if x[0] == col.schema],
+                     [x for x in found if snake(x[1]).split("_")[0] == own_first]):
+        if len(narrowed) == 1:
+            return narrowed[0]
+    return None
+
+
+def _abbreviated_table(token: str, col: Column, t: _Tables) -> tuple[str, str] | None:
+    """`org` -> organizations through the common short forms; else the one table whose name starts with
+    the token (three letters or more)."""
+    if token in ABBREVIATIONS:
+        return t.find(name_forms(ABBREVIATIONS[token]), col.schema)
+    if len(token) < 3:
+        return None
+    starts = sorted({tbl for name, tables in t.by_name.items() for tbl in tables
+                     if name.startswith(token) and "_" not in name and tbl != (col.schema, col.table)})
+    return starts[0] if len(starts) == 1 else None
+
+
 def _name_candidate(col: Column, t: _Tables) -> _Candidate | None:
     tokens = snake(col.column).split("_")
     idx = [i for i, tok in enumerate(tokens) if tok in ID_TOKENS and i > 0]
     if not idx or col.base_type_name not in KEY_TYPES:
         return None
     stem_tokens = tokens[:idx[-1]]
-    if any(tok in EXTERNAL_TOKENS for tok in stem_tokens) or RETIRED_TOKENS & set(tokens):
+    if RETIRED_TOKENS & set(tokens):
         return None
     stem = "_".join(stem_tokens)
     own = (col.schema, col.table)
+    exact = t.find(name_forms(stem), col.schema)
+    # an external id (`stripe_customer_id`, `session_id`) unless a table of exactly that name exists
+    if any(tok in EXTERNAL_TOKENS for tok in stem_tokens) and not exact:
+        return None
     own_tokens = snake(col.table).split("_")
-    rules = [("exact", lambda: t.find(name_forms(stem), col.schema)),
-             ("self", lambda: own if stem in SELF_NAMES else None),
+    rules = [("exact", lambda: exact),
+             ("self", lambda: own if stem in SELF_NAMES or stem_tokens[-1] == "of" else None),
+             # the child's own prefix (`forum_posts.category_id` -> forum_categories), never the child itself
              ("prefix", lambda: next((f for k in range(len(own_tokens) - 1, 0, -1)
-                                      if (f := t.find(name_forms("_".join(own_tokens[:k] + [stem])), col.schema))), None)),
+                                      if (f := t.find(name_forms("_".join(own_tokens[:k] + [stem])), col.schema))
+                                      and f != own), None)),
              ("role", lambda: t.find(list(PEOPLE_TABLES), col.schema) if stem_tokens[-1] in ROLE_NAMES else None),
              ("partial", lambda: next((f for k in range(1, len(stem_tokens))
-                                       if (f := t.find(name_forms("_".join(stem_tokens[k:])), col.schema))), None))]
+                                       if (f := t.find(name_forms("_".join(stem_tokens[k:])), col.schema))), None)),
+             ("domain", lambda: _domain_table(name_forms(stem), col, t)),
+             ("abbreviation", lambda: _abbreviated_table(stem_tokens[-1], col, t) if len(stem_tokens) == 1 else None)]
     for strength, rule in rules:
         target = rule()
         if target:
@@ -269,14 +310,21 @@ def _weigh_with_data(conn, cand: _Candidate, snap: Snapshot, t: _Tables) -> tupl
     comparable = snap.comparable(col.base_type, key.base_type)
     observed = {"comparable": comparable}
     strong = cand.strength in STRONG_NAMES | {"comment", "hint"}
+    # a weak name, or a table pointing at itself without a self name: only the values can prove it
+    needs_proof = cand.strength in DATA_ONLY or (
+        (key.schema, key.table) == (col.schema, col.table) and cand.strength not in ("self", "comment", "hint"))
     if comparable:
         sampled, found = _sample_ratio(conn, col, _exists_in(key))
         if not sampled:
-            return strong, observed
+            return strong and not needs_proof, observed
         share = found / sampled
         cand.evidence += (f"values: {found} of {sampled} sampled values found in {key.table}.{key.column}",)
         cand.points += 2 if share >= HIGH_OVERLAP else 1 if share >= MIN_OVERLAP else 0
+        if needs_proof:
+            return share >= HIGH_OVERLAP, observed
         return share >= MIN_OVERLAP or cand.strength in ("comment", "hint"), observed
+    if needs_proof:
+        return False, observed
     if col.base_type_name in STRING_TYPES and key.base_type_name in ("uuid", *INT_TYPES):
         shape = "uuid" if key.base_type_name == "uuid" else "int"
         sampled, shaped = _sample_ratio(conn, col, sql.SQL("s.v::text ~ %s"), (SHAPES[shape],))
