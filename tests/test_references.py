@@ -242,6 +242,23 @@ def test_reference_checks_report_exactly_the_expected_findings(db, case):
         assert {k: found[key].get(k) for k in metrics} == metrics, key
 
 
+def test_a_column_with_no_value_is_critical_only_on_strong_evidence(db):
+    db.sql("""CREATE TABLE wallets (id uuid PRIMARY KEY);
+              CREATE TABLE pending (id int PRIMARY KEY, wallet_id int, last_wallet_id int, wallet_ref_id text);
+              INSERT INTO pending SELECT g, NULL, NULL, NULL FROM generate_series(1, 20) g;
+              COMMENT ON COLUMN pending.wallet_ref_id IS 'references wallets';
+              CREATE TABLE deposits (id int PRIMARY KEY, last_wallet_id int);
+              INSERT INTO deposits SELECT g, g FROM generate_series(1, 5) g; ANALYZE;""")
+    found = {f.key.removeprefix("reference_type_mismatch:public."): (f.severity, f.metrics["confidence"], f.metrics["non_null"])
+             for f in db.findings("reference_type_mismatch").values()}
+    assert found == {"pending.wallet_id": ("critical", "medium", 0),        # the exact name: still critical
+                     "pending.last_wallet_id": ("warning", "low", 0),       # a qualifier and no data: a low warning
+                     "pending.wallet_ref_id": ("info", "medium", 0),        # a string column, all NULL: a note
+                     "deposits.last_wallet_id": ("warning", "low", 5)}      # a qualifier the data cannot confirm
+    detail = db.findings("reference_type_mismatch")["reference_type_mismatch:public.pending.wallet_id"].detail
+    assert detail.endswith("it holds no value yet, so no data confirms the reference")
+
+
 def test_hints_file_adds_a_reference_and_ignores_another(db, tmp_path):
     db.sql("""CREATE TABLE ledgers (id int PRIMARY KEY);
               INSERT INTO ledgers SELECT generate_series(1, 5);

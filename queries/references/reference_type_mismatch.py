@@ -19,6 +19,9 @@ A column that refers to another table's key (declared or inferred) but has no '=
 integer or varchar against uuid, and so on. No join can resolve it, and PostgreSQL rejects the
 foreign key (42804), so none exists. When the referenced table keeps an integer legacy key, or
 the strings are shaped like the key, the check counts how many rows could still be resolved.
+A column with no value yet is critical only on strong evidence (declared, an exact name, a
+comment, a hint or a migration), otherwise a low-confidence warning; a string column that is all
+NULL is info.
 """
 from psycopg import sql
 
@@ -55,6 +58,26 @@ def _non_null(ctx, ref, col):
     return ctx.pg.execute(sql.SQL("SELECT count({c}) FROM {t} c").format(c=col, t=ref.qualified())).fetchone()[0]
 
 
+STRONG_EVIDENCE = ("name: ", "comment:", "hint:", "migration:")   # an exact name, a comment, a hint, a migration
+
+
+def _strong(ref):
+    return ref.declared or any(e.startswith(STRONG_EVIDENCE) for e in ref.evidence)
+
+
+def _empty(ref, row):
+    """A column with no value: nothing confirms the reference, so only strong evidence keeps it critical;
+    a string column that is all NULL is a note."""
+    strong = _strong(ref)
+    row["detail"] = (f"{ref.column} is {ref.column_type} but {ref.referenced_table}.{ref.referenced_column} is "
+                     f"{ref.referenced_type}; it holds no value yet, so no data confirms the reference")
+    if ref.column_type.startswith(("text", "character")):
+        row["severity"] = "info"
+    elif not strong:
+        row.update(severity="warning", confidence="low")
+    return row
+
+
 def findings(ctx):
     rows = []
     for ref in all_references(ctx):
@@ -65,6 +88,11 @@ def findings(ctx):
                   f"{ref.referenced_type}: none of the {non_null} values can be joined")
         if via:
             detail += f"; {resolvable} can be recovered through {via}"
-        rows.append(reference_row(ref, detail, fix=type_mismatch_fix(ref, via), non_null=non_null, resolvable_via=via, resolvable=resolvable,
-                                  unresolvable=None if via is None else non_null - resolvable))
+        row = reference_row(ref, detail, fix=type_mismatch_fix(ref, via), non_null=non_null, resolvable_via=via,
+                            resolvable=resolvable, unresolvable=None if via is None else non_null - resolvable)
+        if non_null == 0:
+            row = _empty(ref, row)
+        elif not _strong(ref) and not (via and resolvable):
+            row.update(severity="warning", confidence="low")   # a weak name the data cannot confirm
+        rows.append(row)
     return rows

@@ -344,7 +344,8 @@ def _weigh_with_data(conn, cand: _Candidate, snap: Snapshot, t: _Tables) -> tupl
             if found / sampled >= MIN_OVERLAP:
                 cand.points += 1
                 return True, observed
-    return strong or cand.strength == "role", observed
+    # no value can be compared: a qualified name (`last_wallet_id`) is kept, as a low-confidence guess
+    return strong or cand.strength in ("role", "partial"), observed
 
 
 def _confidence(points: int) -> str:
