@@ -109,6 +109,11 @@ def _named(items: list[str], shown: int = SHOWN_UNCHECKED) -> str:
 
 def connection_lost(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", exc)
+    # a server error with its own SQLSTATE (out of shared memory, disk full…) leaves the session usable;
+    # a lost session has none, or a connection-exception or shutdown code
+    state = getattr(orig, "sqlstate", None)
+    if state and not state.startswith(("08", "57P")):
+        return bool(getattr(exc, "connection_invalidated", False))
     return bool(getattr(exc, "connection_invalidated", False)) or isinstance(
         orig, (psycopg.OperationalError, psycopg.errors.AdminShutdown)) and not isinstance(
         orig, (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable))

@@ -27,7 +27,7 @@ from psycopg import sql
 
 from pgvet.references import all_references, reference_row
 from pgvet.references.fixes import type_mismatch_fix
-from pgvet.references.inference import SHAPES
+from pgvet.references.inference import SHAPES, released
 
 
 def _counts(ctx, ref):
@@ -83,7 +83,8 @@ def findings(ctx):
     for ref in all_references(ctx):
         if ref.comparable or not ref.ref_table:
             continue
-        non_null, resolvable, via = _counts(ctx, ref)
+        with released(ctx.pg):    # each table's locks go when it is counted
+            non_null, resolvable, via = _counts(ctx, ref)
         detail = (f"{ref.column} is {ref.column_type} but {ref.referenced_table}.{ref.referenced_column} is "
                   f"{ref.referenced_type}: none of the {non_null} values can be joined")
         if via:

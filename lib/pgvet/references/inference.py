@@ -348,6 +348,12 @@ def _weigh_with_data(conn, cand: _Candidate, snap: Snapshot, t: _Tables) -> tupl
     return strong or cand.strength in ("role", "partial"), observed
 
 
+def released(conn: psycopg.Connection):
+    """A savepoint rolled back at the end: the locks its reads took are released with it, so the
+    number of locks held at once stays small however many tables are sampled (reads lose nothing)."""
+    return conn.transaction(force_rollback=True)
+
+
 def _confidence(points: int) -> str:
     return "high" if points >= HIGH else "medium" if points >= MEDIUM else "low"
 
@@ -366,11 +372,13 @@ def infer_references(conn: psycopg.Connection, snap: Snapshot, hints: Hints | No
         if cand is None:
             continue
         if cand.polymorphic:
-            found.append(_polymorphic(conn, cand))
+            with released(conn):
+                found.append(_polymorphic(conn, cand))
             continue
         if (cand.key.schema, cand.key.table, cand.key.column) == ident:
             continue
-        keep, observed = _weigh_with_data(conn, cand, snap, t)
+        with released(conn):
+            keep, observed = _weigh_with_data(conn, cand, snap, t)
         if keep:
             found.append(Reference(
                 schema=col.schema, table=col.table, columns=(col.column,), ref_schema=cand.key.schema,
