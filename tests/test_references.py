@@ -115,7 +115,11 @@ CASES = [
         CREATE TABLE comments (id int PRIMARY KEY, subject_type text, subject_id int);
         INSERT INTO comments VALUES (1, 'Event', 1), (2, 'Group', 7), (3, 'Admin::Group', 7);""",
          {"undeclared_foreign_keys:public.comments.subject_id": dict(
-             type_column="subject_type", types="Admin::Group, Event, Group", referenced_table=None)}),
+             type_column="subject_type", types="Admin::Group, Event, Group", referenced_table=None),
+          # both tables are empty: every value is an orphan, counted per type (Admin::Group -> groups, its last name)
+          "orphaned_rows:public.comments.subject_id": dict(orphans=3, unknown_types=None, per_type=(
+              "Admin::Group -> public.groups: 1 of 1 orphaned; Event -> public.events: 1 of 1 orphaned; "
+              "Group -> public.groups: 1 of 1 orphaned"))}),
 
     Case("amounts, counts, external ids, retired copies, nested sets and a table's own key are not references", """
         CREATE TABLE customers (id int PRIMARY KEY);
@@ -393,3 +397,26 @@ def test_an_unknown_orphans_scope_is_a_usage_error(db):
 
     with pytest.raises(UsageError, match="orphans_scope"):
         db.audit("orphaned_rows", orphans_scope="some")
+
+
+def test_polymorphic_orphans_are_counted_per_type_value(db):
+    db.sql("""CREATE TABLE posts (id int PRIMARY KEY); INSERT INTO posts SELECT generate_series(1, 30);
+              CREATE TABLE comments (id int PRIMARY KEY); INSERT INTO comments SELECT generate_series(1, 20);
+              CREATE TABLE events (id int PRIMARY KEY); INSERT INTO events SELECT generate_series(1, 9);
+              CREATE TABLE photos (id int PRIMARY KEY);
+              CREATE TABLE reactions (id serial PRIMARY KEY, subject_id int, subject_type text);
+              INSERT INTO reactions (subject_id, subject_type)
+                  SELECT g, 'Post' FROM generate_series(1, 32) g                 -- 31, 32: 2 orphans
+                  UNION ALL SELECT g, 'Comment' FROM generate_series(1, 20) g    -- none
+                  UNION ALL SELECT g, 'Event::Course' FROM generate_series(1, 10) g   -- STI parent events: 1
+                  UNION ALL SELECT g, 'public.photos' FROM generate_series(1, 5) g    -- empty table: 5
+                  UNION ALL SELECT g, 'Ghost' FROM generate_series(1, 3) g       -- names no table
+                  UNION ALL SELECT NULL, 'Post';
+              ANALYZE;""")
+    (f,) = [f for f in db.findings("orphaned_rows").values() if f.metrics["counted_by"] == "per type"]
+    assert (f.key, f.severity, f.metrics["orphans"], f.metrics["non_null"]) == (
+        "orphaned_rows:public.reactions.subject_id", "critical", 8, 70)
+    assert f.metrics["per_type"] == ("Comment -> public.comments: 0 of 20 orphaned; "
+                                     "Event::Course -> public.events: 1 of 10 orphaned; "
+                                     "Post -> public.posts: 2 of 32 orphaned; public.photos -> public.photos: 5 of 5 orphaned")
+    assert f.metrics["unknown_types"] == "Ghost (3 rows)"

@@ -22,12 +22,17 @@ fixes: [SelectStmt]
 ---
 Counted for every declared foreign key (valid ones too: rows loaded with triggers disabled or
 under session_replication_role = replica bypass them) and every inferred reference whose types
-can be compared. `orphans_scope: untrusted` limits the count to NOT VALID, trigger-disabled and
+can be compared, and every polymorphic pair (`<x>_id` + `<x>_type`) per type value: each value is
+mapped to the table it names (a Rails class, a namespaced class or its STI parent, a table name,
+`schema.table`) and its rows counted against that table; values that name no table are listed.
+`orphans_scope: untrusted` limits the count to NOT VALID, trigger-disabled and
 undeclared references.
 """
 from pgvet.errors import UsageError
 from pgvet.references import all_references, orphan_counts, reference_row
 from pgvet.references.fixes import orphans_fix
+from pgvet.references.inference import released
+from pgvet.references.polymorphic import count_polymorphic
 
 SCOPES = ("all", "untrusted")
 
@@ -50,4 +55,25 @@ def findings(ctx):
             checked_rows=c.checked_rows, missing_parents=c.missing_parents, method=c.method,
             counted_by=c.counted_by,
             **({"estimate_low": c.estimate_low, "estimate_high": c.estimate_high} if c.method == "sampled" else {})))
-    return rows
+    polymorphic = [r for r in all_references(ctx) if r.polymorphic_type_column and (scope == "all" or r.untrusted)]
+    return rows + [row for r in polymorphic if (row := _polymorphic_row(ctx, r))]
+
+
+def _polymorphic_row(ctx, ref):
+    """One finding per polymorphic reference with orphans or unknown types: the counts per type value."""
+    with released(ctx.pg):
+        counted = count_polymorphic(ctx.pg, ref)
+    if not counted.orphans and not counted.unknown:
+        return None
+    per_type = "; ".join(f"{t.value} -> {t.table}: {t.orphans:,} of {t.rows:,} orphaned" if t.orphans is not None
+                         else f"{t.value} -> {t.table}: {t.rows:,} rows, key types not comparable"
+                         for t in counted.types if t.table)
+    unknown = ", ".join(f"{t.value} ({t.rows:,} rows)" for t in counted.unknown)
+    detail = (f"{counted.orphans:,} rows point at no row of the table their {ref.polymorphic_type_column} names"
+              + (f" ({per_type})" if per_type else "") + (f"; types that name no table: {unknown}" if unknown else ""))
+    row = reference_row(ref, detail, declared="no", orphans=counted.orphans,
+                        non_null=sum(t.rows for t in counted.types), method="exact", counted_by="per type",
+                        per_type=per_type or None, unknown_types=unknown or None)
+    if not counted.orphans:
+        row["severity"] = "warning"
+    return row
