@@ -46,6 +46,19 @@ CASES = {
         {"posts.category_id": "forum_categories", "posts.sticker_id": "custom_stickers",
          "tokens.client_id": "oauth_clients", "chat_messages.channel_id": "chat_channels",
          "invoices.policy_id": "billing_policies"}),
+    "names that match nothing: the one table holding every value": (
+        "CREATE TABLE wallets (id uuid PRIMARY KEY); INSERT INTO wallets SELECT md5('w' || g)::uuid "
+        "FROM generate_series(1, 300) g;\n"
+        + parents(("members", "orders")) + "INSERT INTO members SELECT generate_series(61, 150);\n"
+        "INSERT INTO orders SELECT generate_series(61, 150);\n"
+        "CREATE TABLE invoices (id int PRIMARY KEY); INSERT INTO invoices SELECT generate_series(1000, 1200);\n"
+        "CREATE TABLE palettes (id int PRIMARY KEY); INSERT INTO palettes SELECT generate_series(1, 5);\n"
+        "CREATE TABLE payments (id int PRIMARY KEY, payer_ref_id uuid, thing_id int, xyz_id int, colour_id int, "
+        "few_id int);\n"
+        "INSERT INTO payments SELECT g, md5('w' || g)::uuid, 1 + g % 50, 1000 + g % 50, 1 + g % 3, 1000 + g % 5 "
+        "FROM generate_series(1, 100) g;\n",
+        # thing_id: members and orders both hold 1..50; colour_id: palettes is a small lookup; few_id: 5 values
+        {"payments.payer_ref_id": "wallets", "payments.xyz_id": "invoices"}),
     "a weak name without matching values is no reference": (
         parents(("forum_categories",)) + "CREATE TABLE posts (id int PRIMARY KEY, category_id int);\n"
         "INSERT INTO posts SELECT g, 1000 + g FROM generate_series(1, 60) g;\n", {}),
@@ -59,3 +72,8 @@ def test_references_behind_real_names(db, name):
     found = db.findings("undeclared_foreign_keys")
     assert {k.removeprefix("undeclared_foreign_keys:public."): f.metrics["referenced_table"].removeprefix("public.")
             for k, f in found.items()} == expected
+    by_values = {k.split(".", 1)[1]: f.metrics["confidence"] for k, f in found.items()
+                 if f.metrics["evidence"].startswith("values:")}
+    # found by the data alone: these two only, and never more than medium
+    assert by_values == ({"payments.payer_ref_id": "medium", "payments.xyz_id": "medium"}
+                         if name.startswith("names that match nothing") else {})

@@ -56,6 +56,10 @@ NAME_POINTS = {"exact": 2, "prefix": 2, "self": 2, "same-key": 2, "role": 1, "pa
 DATA_ONLY = {"domain", "abbreviation"}
 STRONG_NAMES = {"exact", "prefix", "self", "same-key"}
 SAMPLE_VALUES = 1000
+# data-led discovery, for key-like names no rule matches: the parent must hold every sampled value,
+# be the only such table, and not be a small lookup table any small integers would fall into
+VALUES_MIN_DISTINCT, VALUES_SAMPLE, VALUES_PREFILTER = 10, 200, 20
+VALUES_MIN_PARENT_ROWS, VALUES_MAX_INT_PARENTS = 100, 50
 MIN_OVERLAP, HIGH_OVERLAP, MIN_SHAPE = 0.5, 0.9, 0.9
 HIGH, MEDIUM = 3, 2
 
@@ -256,6 +260,56 @@ def _name_candidate(col: Column, t: _Tables) -> _Candidate | None:
                       NAME_POINTS[strength])
 
 
+def _key_like(col: Column) -> bool:
+    tokens = snake(col.column).split("_")
+    stem = tokens[:-1]
+    return (len(tokens) > 1 and tokens[-1] in ID_TOKENS and not RETIRED_TOKENS & set(tokens)
+            and not any(tok in EXTERNAL_TOKENS for tok in stem))
+
+
+def _value_candidate(conn, col: Column, t: _Tables, snap: Snapshot) -> _Candidate | None:
+    """A key-like column no name rule explains: the one table of similar size whose primary key holds
+    every sampled value (uuids; integers when few tables could hold them), as medium confidence."""
+    own = (col.schema, col.table)
+    if col.base_type_name not in INT_TYPES | {"uuid"} or not _key_like(col) or t.is_unique(own, col.column):
+        return None
+    parents = [(tbl, key) for tbl in sorted(t.columns) if tbl != own and (key := t.primary(tbl)) is not None
+               and t.rows[tbl] >= VALUES_MIN_PARENT_ROWS and snap.comparable(col.base_type, key.base_type)]
+    if not parents or (col.base_type_name in INT_TYPES and len(parents) > VALUES_MAX_INT_PARENTS):
+        return None
+    values = [v for (v,) in conn.execute(sql.SQL(
+        "SELECT DISTINCT v FROM (SELECT {c} AS v FROM {t} WHERE {c} IS NOT NULL LIMIT {n}) s LIMIT {m}").format(
+        c=sql.Identifier(col.column), t=sql.Identifier(col.schema, col.table), n=sql.Literal(VALUES_SAMPLE * 5),
+        m=sql.Literal(VALUES_SAMPLE))).fetchall()]
+    if len(values) < VALUES_MIN_DISTINCT:
+        return None
+    found = []
+    for tbl, key in parents:
+        if t.rows[tbl] < len(values):
+            continue
+        holds = all(_all_found(conn, col, key, chunk) for chunk in (values[:VALUES_PREFILTER], values[VALUES_PREFILTER:]))
+        if holds:
+            found.append((tbl, key))
+            if len(found) > 1:
+                return None       # several tables hold them all: the values prove nothing
+    if len(found) != 1:
+        return None
+    tbl, key = found[0]
+    return _Candidate(col, tbl, key, "values",
+                      (f"values: all {len(values)} sampled values found in {tbl[1]}.{key.column}, "
+                       "and in no other table",), MEDIUM)
+
+
+def _all_found(conn, col: Column, key: Column, values: list) -> bool:
+    if not values:
+        return True
+    missing = conn.execute(sql.SQL("SELECT count(*) FROM unnest(%s::{ty}[]) v WHERE NOT EXISTS "
+                                   "(SELECT 1 FROM {t} p WHERE p.{k} = v)").format(
+        ty=sql.SQL(col.type), t=sql.Identifier(key.schema, key.table), k=sql.Identifier(key.column)),
+        (values,)).fetchone()[0]
+    return missing == 0
+
+
 def _comment_candidate(col: Column, t: _Tables) -> _Candidate | None:
     m = COMMENT_RE.search(col.comment or "")
     if not m:
@@ -370,6 +424,9 @@ def infer_references(conn: psycopg.Connection, snap: Snapshot, hints: Hints | No
             continue
         cand = _hint_candidate(col, t, hints) or _comment_candidate(col, t) or _name_candidate(col, t)
         if cand is None:
+            with released(conn):
+                cand = _value_candidate(conn, col, t, snap)
+        if cand is None:
             continue
         if cand.polymorphic:
             with released(conn):
@@ -377,8 +434,11 @@ def infer_references(conn: psycopg.Connection, snap: Snapshot, hints: Hints | No
             continue
         if (cand.key.schema, cand.key.table, cand.key.column) == ident:
             continue
-        with released(conn):
-            keep, observed = _weigh_with_data(conn, cand, snap, t)
+        if cand.strength == "values":    # the values are the evidence already
+            keep, observed = True, {"comparable": True}
+        else:
+            with released(conn):
+                keep, observed = _weigh_with_data(conn, cand, snap, t)
         if keep:
             found.append(Reference(
                 schema=col.schema, table=col.table, columns=(col.column,), ref_schema=cand.key.schema,
