@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
 from pgvet.migrations.files import parse_migration  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
+from catalog import emit  # noqa: E402
 
 OLD = "951dd53"
 OLD_UP_TO_MB = 5
@@ -75,10 +77,7 @@ def main() -> None:
             cells = f"not run (minutes) | {new_s:.1f} s |"
         lines.append(f"| {len(text) / 1e6:.0f} MB | {len(migration.statements):,} | {cells} |")
         print(lines[-1], file=sys.stderr)
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from pgvet.options import RunOptions  # noqa: E402
 from pgvet.references.model import Reference  # noqa: E402
 from pgvet.references.orphans import count_orphans  # noqa: E402
 sys.path.insert(0, str(ROOT / "bench"))
-from catalog import best_of  # noqa: E402
+from catalog import best_of, emit  # noqa: E402
 from orphans import tuned_server  # noqa: E402
 
 SETUP = """
@@ -128,10 +128,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, tuned_server(tmp) as info:
         for rows in args.rows:
             lines += run_size(info, rows, args.repeat)
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

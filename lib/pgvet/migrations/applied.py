@@ -118,85 +118,71 @@ def _drizzle(conn, qualified: str, source: Source, journal: dict[str, int]) -> l
     return out
 
 
-def _prisma(conn, qualified: str, source: Source) -> list[State]:
-    schema, table = qualified.split(".", 1)
-    rows = _rows(conn, schema, table, ["migration_name", "checksum", "finished_at", "rolled_back_at", "logs"])
-    latest: dict[str, dict] = {}
-    for r in rows:   # a migration resolved after a failure has several rows: an applied one wins
-        if r["migration_name"] not in latest or r["finished_at"] and not r["rolled_back_at"]:
-            latest[r["migration_name"]] = r
+def _matched(source: Source, qualified: str, rows: dict[str, dict], key_of, judge, gone) -> list[State]:
+    """Each file against the history row its key names: `judge(name, data, row)` says its state;
+    rows no file claims are `gone(key, row)`."""
     out, seen = [], set()
     for name, data in _files(source):
-        folder = Path(name).parent.name
-        seen.add(folder)
-        r = latest.get(folder)
-        if data is None:
-            continue
-        if r is None:
-            out.append(State(name, "never applied", qualified))
-        elif r["rolled_back_at"]:
-            out.append(State(name, "rolled back", qualified, f"marked rolled back at {r['rolled_back_at']}"))
-        elif not r["finished_at"]:
+        key = key_of(name)
+        seen.add(key)
+        if data is not None:
+            row = rows.get(key)
+            out.append(State(name, "never applied", qualified) if row is None else judge(name, data, row))
+    return out + [gone(k, r) for k, r in sorted(rows.items()) if k not in seen]
+
+
+def _prisma(conn, qualified: str, source: Source) -> list[State]:
+    schema, table = qualified.split(".", 1)
+    latest: dict[str, dict] = {}
+    for r in _rows(conn, schema, table, ["migration_name", "checksum", "finished_at", "rolled_back_at", "logs"]):
+        # a migration resolved after a failure has several rows: an applied one wins
+        if r["migration_name"] not in latest or r["finished_at"] and not r["rolled_back_at"]:
+            latest[r["migration_name"]] = r
+
+    def judge(name, data, r):
+        if r["rolled_back_at"]:
+            return State(name, "rolled back", qualified, f"marked rolled back at {r['rolled_back_at']}")
+        if not r["finished_at"]:
             why = (r["logs"] or "").strip().splitlines()[0][:200] if (r["logs"] or "").strip() else "no log"
-            out.append(State(name, "failed", qualified, f"started but never finished: {why}"))
-        elif r["checksum"] not in prisma_checksums(data):
-            out.append(State(name, "edited after applied", qualified, "its SHA-256 differs from the one recorded"))
-        else:
-            out.append(State(name, "applied", qualified))
-    out += [State(f"{m}/migration.sql", "file gone", qualified, "applied, but its folder is not here")
-            for m in sorted(set(latest) - seen)]
-    return out
+            return State(name, "failed", qualified, f"started but never finished: {why}")
+        if r["checksum"] not in prisma_checksums(data):
+            return State(name, "edited after applied", qualified, "its SHA-256 differs from the one recorded")
+        return State(name, "applied", qualified)
+    return _matched(source, qualified, latest, lambda name: Path(name).parent.name, judge,
+                    lambda m, r: State(f"{m}/migration.sql", "file gone", qualified, "applied, but its folder is not here"))
 
 
 def _flyway(conn, qualified: str, source: Source) -> list[State]:
     schema, table = qualified.split(".", 1)
-    rows = _rows(conn, schema, table, ["installed_rank", "script", "checksum", "success", "type"])
     latest: dict[str, dict] = {}
-    for r in sorted(rows, key=lambda r: r["installed_rank"]):
+    for r in sorted(_rows(conn, schema, table, ["installed_rank", "script", "checksum", "success", "type"]),
+                    key=lambda r: r["installed_rank"]):
         if r["type"] in ("SQL", "JDBC", "SPRING_JDBC") or r["script"].lower().endswith(".sql"):
             latest[Path(r["script"]).name] = r
-    out, seen = [], set()
-    for name, data in _files(source):
-        base = Path(name).name
-        seen.add(base)
-        r = latest.get(base)
-        if data is None:
-            continue
-        if r is None:
-            out.append(State(name, "never applied", qualified))
-        elif not r["success"]:
-            out.append(State(name, "failed", qualified, f"recorded as failed (installed_rank {r['installed_rank']})"))
-        elif r["checksum"] is not None and r["checksum"] != flyway_checksum(data):
-            repeatable = base.startswith("R__")
-            out.append(State(name, "edited after applied", qualified,
-                             "changed since it was last applied: flyway migrate applies it again" if repeatable else
-                             f"its checksum is {flyway_checksum(data)}, the history has {r['checksum']}"))
-        else:
-            out.append(State(name, "applied", qualified))
-    out += [State(r["script"], "file gone", qualified, f"applied (installed_rank {r['installed_rank']}), but not here")
-            for b, r in sorted(latest.items()) if b not in seen]
-    return out
+
+    def judge(name, data, r):
+        if not r["success"]:
+            return State(name, "failed", qualified, f"recorded as failed (installed_rank {r['installed_rank']})")
+        if r["checksum"] is not None and r["checksum"] != flyway_checksum(data):
+            return State(name, "edited after applied", qualified,
+                         "changed since it was last applied: flyway migrate applies it again"
+                         if Path(name).name.startswith("R__") else
+                         f"its checksum is {flyway_checksum(data)}, the history has {r['checksum']}")
+        return State(name, "applied", qualified)
+    return _matched(source, qualified, latest, lambda name: Path(name).name, judge,
+                    lambda b, r: State(r["script"], "file gone", qualified,
+                                       f"applied (installed_rank {r['installed_rank']}), but not here"))
 
 
 def _sqitch(conn, qualified: str, source: Source) -> list[State]:
-    rows = _rows(conn, "sqitch", "changes", ["change", "script_hash"])
-    by_change = {r["change"]: r for r in rows}
-    out, seen = [], set()
-    for name, data in _files(source):
-        change = Path(name).stem
-        seen.add(change)
-        r = by_change.get(change)
-        if data is None:
-            continue
-        if r is None:
-            out.append(State(name, "never applied", qualified))
-        elif r["script_hash"] and r["script_hash"] != sqitch_hash(data):
-            out.append(State(name, "edited after applied", qualified, "its SHA-1 differs from the deployed script's"))
-        else:
-            out.append(State(name, "applied", qualified))
-    out += [State(f"deploy/{c}.sql", "file gone", qualified, "deployed, but its script is not here")
-            for c in sorted(set(by_change) - seen)]
-    return out
+    by_change = {r["change"]: r for r in _rows(conn, "sqitch", "changes", ["change", "script_hash"])}
+
+    def judge(name, data, r):
+        if r["script_hash"] and r["script_hash"] != sqitch_hash(data):
+            return State(name, "edited after applied", qualified, "its SHA-1 differs from the deployed script's")
+        return State(name, "applied", qualified)
+    return _matched(source, qualified, by_change, lambda name: Path(name).stem, judge,
+                    lambda c, r: State(f"deploy/{c}.sql", "file gone", qualified, "deployed, but its script is not here"))
 
 
 def _versions(conn, qualified: str, source: Source, columns: list[str]) -> list[State]:

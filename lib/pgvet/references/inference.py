@@ -164,6 +164,16 @@ class _Tables:
                 return self.columns[table][column]
         return None
 
+    def value_parents(self, base_type: int, snap: Snapshot) -> list[tuple[tuple[str, str], Column]]:
+        """Tables of VALUES_MIN_PARENT_ROWS rows or more whose primary key compares with `base_type`;
+        worked out once per type, so data-led discovery stays linear in the number of columns."""
+        cache = self.__dict__.setdefault("_value_parents", {})
+        if base_type not in cache:
+            cache[base_type] = [(tbl, key) for tbl in sorted(self.columns) if (key := self.primary(tbl)) is not None
+                                and self.rows[tbl] >= VALUES_MIN_PARENT_ROWS
+                                and snap.comparable(base_type, key.base_type)]
+        return cache[base_type]
+
     def is_unique(self, table: tuple[str, str], column: str) -> bool:
         return any(c == column for c, _ in self.keys.get(table, []))
 
@@ -273,8 +283,7 @@ def _value_candidate(conn, col: Column, t: _Tables, snap: Snapshot) -> _Candidat
     own = (col.schema, col.table)
     if col.base_type_name not in INT_TYPES | {"uuid"} or not _key_like(col) or t.is_unique(own, col.column):
         return None
-    parents = [(tbl, key) for tbl in sorted(t.columns) if tbl != own and (key := t.primary(tbl)) is not None
-               and t.rows[tbl] >= VALUES_MIN_PARENT_ROWS and snap.comparable(col.base_type, key.base_type)]
+    parents = [(tbl, key) for tbl, key in t.value_parents(col.base_type, snap) if tbl != own]
     if not parents or (col.base_type_name in INT_TYPES and len(parents) > VALUES_MAX_INT_PARENTS):
         return None
     values = [v for (v,) in conn.execute(sql.SQL(
