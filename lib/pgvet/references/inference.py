@@ -13,6 +13,8 @@ counts (no `id` token), string ids whose values do not look like the key.
 """
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,6 +151,18 @@ class _Tables:
         relid = {(c.schema, c.table): c.relid for c in snap.columns}
         self.rows = {(c.schema, c.table): c.rows for c in snap.columns}
         self.keys = {t: snap.keys.get(relid[t], []) for t in self.columns}
+        # indexes that keep every rule a dictionary lookup: tables by the last words of their name
+        # (`forum_categories` under `categories`), and tables by the columns they hold unique
+        self.by_last_words: dict[str, set[tuple[str, str]]] = {}
+        for name, tables in self.by_name.items():
+            words = name.split("_")
+            for k in range(1, len(words)):
+                self.by_last_words.setdefault("_".join(words[k:]), set()).update(tables)
+        self.one_word = sorted(name for name in self.by_name if "_" not in name)   # for prefix lookups
+        self.unique_in: dict[str, list[tuple[str, str]]] = {}
+        for tbl, keys in self.keys.items():
+            for column, _ in keys:
+                self.unique_in.setdefault(column, []).append(tbl)
 
     def find(self, names: list[str], prefer_schema: str) -> tuple[str, str] | None:
         for name in names:
@@ -201,8 +215,7 @@ def _domain_table(forms: list[str], col: Column, t: _Tables) -> tuple[str, str] 
     """The one table whose name is a form of the stem behind a prefix or domain word (`category_id` ->
     `forum_categories`); among several, the one sharing the child's schema or first name word; else None."""
     own_first = snake(col.table).split("_")[0]
-    found = sorted({tbl for name, tables in t.by_name.items() for tbl in tables
-                    if any(name.endswith("_" + f) for f in forms) and tbl != (col.schema, col.table)})
+    found = sorted({tbl for f in forms for tbl in t.by_last_words.get(f, ())} - {(col.schema, col.table)})
     for narrowed in (found, [x for x in found if x[0] == col.schema],
                      [x for x in found if snake(x[1]).split("_")[0] == own_first]):
         if len(narrowed) == 1:
@@ -217,8 +230,9 @@ def _abbreviated_table(token: str, col: Column, t: _Tables) -> tuple[str, str] |
         return t.find(name_forms(ABBREVIATIONS[token]), col.schema)
     if len(token) < 3:
         return None
-    starts = sorted({tbl for name, tables in t.by_name.items() for tbl in tables
-                     if name.startswith(token) and "_" not in name and tbl != (col.schema, col.table)})
+    names = t.one_word[bisect.bisect_left(t.one_word, token):]
+    starts = sorted({tbl for name in itertools.takewhile(lambda n: n.startswith(token), names)
+                     for tbl in t.by_name[name]} - {(col.schema, col.table)})
     return starts[0] if len(starts) == 1 else None
 
 
@@ -255,7 +269,7 @@ def _name_candidate(col: Column, t: _Tables) -> _Candidate | None:
             break
     else:
         strength, target, key = None, None, None
-        same = sorted(tbl for tbl in t.columns if tbl != own and col.column != "id" and t.is_unique(tbl, col.column))
+        same = sorted(tbl for tbl in t.unique_in.get(col.column, ()) if tbl != own and col.column != "id")
         if same:
             strength, target = "same-key", sorted(same, key=lambda x: (x[0] != col.schema, x))[0]
             key = t.columns[target][col.column]
@@ -286,6 +300,11 @@ def _value_candidate(conn, col: Column, t: _Tables, snap: Snapshot) -> _Candidat
     parents = [(tbl, key) for tbl, key in t.value_parents(col.base_type, snap) if tbl != own]
     if not parents or (col.base_type_name in INT_TYPES and len(parents) > VALUES_MAX_INT_PARENTS):
         return None
+    with released(conn):     # every table it reads is unlocked again when it is done
+        return _held_by_one(conn, col, parents, t)
+
+
+def _held_by_one(conn, col: Column, parents: list, t: _Tables) -> _Candidate | None:
     values = [v for (v,) in conn.execute(sql.SQL(
         "SELECT DISTINCT v FROM (SELECT {c} AS v FROM {t} WHERE {c} IS NOT NULL LIMIT {n}) s LIMIT {m}").format(
         c=sql.Identifier(col.column), t=sql.Identifier(col.schema, col.table), n=sql.Literal(VALUES_SAMPLE * 5),
@@ -433,8 +452,7 @@ def infer_references(conn: psycopg.Connection, snap: Snapshot, hints: Hints | No
             continue
         cand = _hint_candidate(col, t, hints) or _comment_candidate(col, t) or _name_candidate(col, t)
         if cand is None:
-            with released(conn):
-                cand = _value_candidate(conn, col, t, snap)
+            cand = _value_candidate(conn, col, t, snap)
         if cand is None:
             continue
         if cand.polymorphic:
