@@ -21,7 +21,9 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "lib"))
+# --lib: the pgvet to measure (another checkout's lib/, e.g. a worktree of an older commit)
+LIB = Path(sys.argv[sys.argv.index("--lib") + 1]) if "--lib" in sys.argv else ROOT / "lib"
+sys.path.insert(0, str(LIB))
 
 from pgvet.connection import resolve_target  # noqa: E402
 from pgvet.runner import run_audit  # noqa: E402
@@ -52,11 +54,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tables", type=int, nargs="+", default=[2000, 8000])
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--lib", type=Path, default=LIB)
+    ap.add_argument("--label", default="now")
+    ap.add_argument("--checks", nargs="+", default=CHECKS)
     args = ap.parse_args()
-    lines = [f"# Reference discovery at scale ({time.strftime('%Y-%m-%d')}, 2 cores, default lock table)", "",
-             f"`python bench/discovery.py --tables {' '.join(map(str, args.tables))}`", "",
-             "| tables | candidate columns | check | status | seconds | ms per candidate |",
-             "|---:|---:|---|---|---:|---:|"]
+    lines = [f"`python bench/discovery.py --tables {' '.join(map(str, args.tables))} --label {args.label}`", "",
+             "| pgvet | tables | candidate columns | check | status | seconds | ms per candidate |",
+             "|---|---:|---:|---|---|---:|---:|"]
     for tables in args.tables:
         with tempfile.TemporaryDirectory() as tmp:
             server = EmbeddedServer(tmp)
@@ -66,13 +70,13 @@ def main() -> None:
                 build(info.dsn(), tables)
                 print(f"built {tables:,} tables in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
                 candidates = tables // 2 * 2
-                for check in CHECKS:   # each on its own: discovery runs once per audit, so each pays it once
+                for check in args.checks:   # each on its own: discovery runs once per audit, so each pays it once
                     t0 = time.perf_counter()
                     run = run_audit(resolve_target(dsn=info.dsn()), only=check)
                     secs = time.perf_counter() - t0
                     (result,) = run.checks
                     status = result.status if result.status == "ok" else f"{result.status}: {result.reason}"
-                    lines.append(f"| {tables:,} | {candidates:,} | {check} | {status} ({len(result.findings):,} "
+                    lines.append(f"| {args.label} | {tables:,} | {candidates:,} | {check} | {status} ({len(result.findings):,} "
                                  f"findings) | {secs:.1f} | {1000 * secs / candidates:.2f} |")
                     print(lines[-1], file=sys.stderr)
             finally:
