@@ -231,3 +231,19 @@ def test_statements_of_an_applied_file_are_not_counted_again(db, tmp_path):
     db.sql("CREATE TABLE schema_migrations (version varchar PRIMARY KEY); INSERT INTO schema_migrations VALUES ('0001')")
     write(tmp_path, {"0001_risky.sql": IMPACT_FILE})
     assert [k for k, f in lint(db, tmp_path).items() if "rows_affected" in f.metrics] == []
+
+
+def test_a_table_above_the_sampling_threshold_gets_an_estimate_with_its_interval(db, tmp_path):
+    db.sql("""CREATE TABLE big (id int PRIMARY KEY, note text);
+              INSERT INTO big SELECT g, CASE WHEN g % 4 = 0 THEN NULL ELSE 'x' END FROM generate_series(1, 4000) g;
+              CREATE TABLE kids (id int PRIMARY KEY, big_id int REFERENCES big); ANALYZE;""")
+    write(tmp_path, {"0001.sql": "ALTER TABLE big ALTER COLUMN note SET NOT NULL;\nDROP TABLE big;"})
+    found = lint(db, tmp_path, sample_above_rows=1000, sample_rows=800)
+    m = found["0001.sql.1:adding-not-nullable-field"].metrics
+    assert m["rows_affected_low"] <= 1000 <= m["rows_affected_high"] and 500 < m["sampled_rows"] < 1100
+    assert "today: about " in found["0001.sql.1:adding-not-nullable-field"].detail
+    exact = lint(db, tmp_path)      # below the default threshold: exact, and who refers to the dropped table
+    assert exact["0001.sql.1:adding-not-nullable-field"].metrics["rows_affected"] == 1000
+    assert "sampled_rows" not in exact["0001.sql.1:adding-not-nullable-field"].metrics
+    assert exact["0001.sql.2:ban-drop-table"].detail.endswith(
+        "today: 4,000 rows of public.big would be lost, and public.kids.big_id would refer to nothing")

@@ -9,6 +9,8 @@ params:
   migrations_dir: ""
   hints_file: ""
   max_file_mb: 20.0
+  sample_above_rows: 10000000
+  sample_rows: 1000000
 sentence: "Migration {file}, line {line}, on {target_table}: {detail}"
 tier: latent
 harm: {metric: rows_losing_reference, unit: rows}
@@ -25,7 +27,7 @@ tables the finding carries the live row count, size and lock; for a conversion t
 random values, the exact number of rows in each table that would lose its reference.
 """
 from pgvet.migrations import analyse, rows_losing_reference
-from pgvet.migrations.impact import impact
+from pgvet.migrations.impact import Sampling, impact
 from pgvet.migrations.layouts import describe
 from pgvet.migrations.lint import LOCKS
 
@@ -63,6 +65,7 @@ def findings(ctx):
     ctx.notes.append(describe(result["sources"], result["aside"]))
     rows = _file_rows(result)
     live = result["live"]
+    sampling = Sampling(ctx.params["sample_above_rows"], ctx.params["sample_rows"])
     for stmt, issue in result["issues"]:
         row = {"table": stmt.file, "column": f"{stmt.line}:{issue.rule}", "severity": issue.severity,
                "detail": issue.message, "file": stmt.file, "line": stmt.line, "rule": issue.rule,
@@ -72,9 +75,11 @@ def findings(ctx):
             row["rows"], row["table_bytes"] = live.tables[issue.table]
         if stmt.file not in result["applied"]:   # what it would do to today's rows if it ran (again) now
             found = impact(ctx.pg, stmt, issue.rule, issue.table, issue.column, result["model"], live,
-                           ctx.pg.info.server_version)
+                           ctx.pg.info.server_version, sampling)
             if found:
                 row["rows_affected"] = found.rows
+                if found.sampled:
+                    row.update(rows_affected_low=found.low, rows_affected_high=found.high, sampled_rows=found.sampled)
                 row["detail"] = f"{issue.message}; {found.text()}"
         if issue.rule == "destructive-type-conversion" and issue.table in live.tables and issue.column:
             lost = rows_losing_reference(ctx, issue.table, issue.column, live)

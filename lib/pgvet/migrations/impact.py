@@ -12,11 +12,13 @@
 | ban-drop-table, ban-truncate-cascade | rows | loses them |
 
 Each count is one read-only SELECT under the audit's statement timeout, in a savepoint so a timeout
-leaves the others. A CHECK is evaluated only when it calls nothing but plain functions (no subquery,
+leaves the others; a table above the sampling threshold is read through a BERNOULLI sample and the
+number is an estimate with its 95 % interval (duplicate keys are always counted exactly). A CHECK is evaluated only when it calls nothing but plain functions (no subquery,
 no function outside SAFE_FUNCTIONS), since the expression comes from a file, not from pgvet.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import psycopg
@@ -25,6 +27,7 @@ from pglast.enums import AlterTableType, ConstrType
 from pglast.stream import RawStream
 from psycopg import sql
 
+from ..references.orphans import SAMPLE_SEED, wilson_interval
 from .files import Statement
 from .model import Model, comparable, qualified, type_name
 
@@ -39,13 +42,26 @@ SAFE_FUNCTIONS = {"length", "char_length", "character_length", "octet_length", "
 class Impact:
     rows: int | None            # None: not counted
     sentence: str               # what the number means, with {n} for it
+    low: int | None = None      # with a sample: the 95 % interval, and how many rows it read
+    high: int | None = None
+    sampled: int | None = None
 
     def text(self) -> str:
-        if self.rows is not None:
+        if self.rows is None:
+            return self.sentence if self.sentence.startswith("not counted") else \
+                "not counted: the count did not finish within the statement timeout"
+        if self.sampled is None:
             return "today: " + self.sentence.format(n=f"{self.rows:,}")
-        if self.sentence.startswith("not counted"):
-            return self.sentence
-        return "not counted: the count did not finish within the statement timeout"
+        return (f"today: {self.sentence.format(n=f'about {self.rows:,}')} (95 % interval {self.low:,}–{self.high:,}, "
+                f"from a sample of {self.sampled:,} rows)")
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Tables above `above_rows` rows (0: never) are read through a BERNOULLI sample of about `rows`."""
+
+    above_rows: int = 10_000_000
+    rows: int = 1_000_000
 
 
 def _table(name: str) -> sql.Identifier:
@@ -78,15 +94,29 @@ def _safe(node) -> bool:
     return True
 
 
-def _count(conn: psycopg.Connection, query: sql.Composable) -> int | None:
+def _where(conn, table: str, predicate: sql.Composable, sentence: str, live, sampling: Sampling) -> Impact:
+    """The rows of `table` (as `c`) for which `predicate` holds: exact, or estimated from a sample with
+    its 95 % Wilson interval when the table is above the sampling threshold."""
+    total = live.tables[table][0]
+    sample = sampling.above_rows and total > sampling.above_rows
+    source = sql.SQL("{} c").format(_table(table))
+    if sample:
+        source = sql.SQL("{} TABLESAMPLE BERNOULLI ({}) REPEATABLE ({})").format(
+            source, sql.Literal(round(100.0 * sampling.rows / total, 6)), sql.Literal(SAMPLE_SEED))
     try:
         with conn.transaction():
-            return conn.execute(query).fetchone()[0]
+            checked, hits = conn.execute(sql.SQL("SELECT count(*), count(*) FILTER (WHERE {}) FROM {}").format(
+                predicate, source)).fetchone()
     except psycopg.Error:
-        return None
+        return Impact(None, sentence)
+    if not sample:
+        return Impact(hits, sentence)
+    low, high = wilson_interval(hits, checked)
+    return Impact(round(hits * total / checked) if checked else 0, sentence, max(hits, math.floor(low * total)),
+                  math.ceil(high * total), checked)
 
 
-def _orphans(conn, stmt: Statement, table: str, model: Model, live) -> Impact | None:
+def _orphans(conn, stmt: Statement, table: str, model: Model, live, sampling: Sampling) -> Impact | None:
     con = _constraint(stmt, ConstrType.CONSTR_FOREIGN)
     if con is None:
         return None
@@ -100,21 +130,20 @@ def _orphans(conn, stmt: Statement, table: str, model: Model, live) -> Impact | 
     match = sql.SQL(" AND ").join(sql.SQL("p.{} = c.{}").format(sql.Identifier(r), sql.Identifier(c))
                                   for c, r in zip(cols, ref_cols))
     set_ = sql.SQL(" AND ").join(sql.SQL("c.{} IS NOT NULL").format(sql.Identifier(c)) for c in cols)
-    n = _count(conn, sql.SQL("SELECT count(*) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})").format(
-        _table(table), set_, _table(ref), match))
-    return Impact(n, f"{{n}} of today's rows of {table} have no parent in {ref}"
-                     + (": adding it validated fails" if not con.skip_validation else ""))
+    return _where(conn, table, sql.SQL("{} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})").format(
+        set_, _table(ref), match), f"{{n}} of today's rows of {table} have no parent in {ref}"
+        + (": adding it validated fails" if not con.skip_validation else ""), live, sampling)
 
 
-def _check(conn, stmt: Statement, table: str) -> Impact | None:
+def _check(conn, stmt: Statement, table: str, live, sampling: Sampling) -> Impact | None:
     con = _constraint(stmt, ConstrType.CONSTR_CHECK)
     if con is None or con.raw_expr is None:
         return None
     if not _safe(con.raw_expr):
         return Impact(None, "not counted: the CHECK calls a function or subquery pgvet does not run")
     expr = RawStream()(con.raw_expr)
-    n = _count(conn, sql.SQL("SELECT count(*) FROM {} WHERE NOT ({})").format(_table(table), sql.SQL(expr)))
-    return Impact(n, f"{{n}} of today's rows of {table} violate it: the statement fails")
+    return _where(conn, table, sql.SQL("NOT ({})").format(sql.SQL(expr)),
+                  f"{{n}} of today's rows of {table} violate it: the statement fails", live, sampling)
 
 
 def _unique_columns(stmt: Statement) -> tuple[str, ...]:
@@ -146,21 +175,11 @@ def _duplicates(conn, stmt: Statement, table: str) -> Impact | None:
                              f"({groups:,} values): the statement fails")
 
 
-def _nulls(conn, table: str, column: str) -> Impact:
-    n = _count(conn, sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(_table(table), sql.Identifier(column)))
-    return Impact(n, f"{{n}} of today's rows of {table} have {column} NULL: the statement fails")
+def _column(column: str) -> sql.Composable:
+    return sql.SQL("c.{}").format(sql.Identifier(column))
 
 
-def _rows(conn, table: str, sentence: str) -> Impact:
-    return Impact(_count(conn, sql.SQL("SELECT count(*) FROM {}").format(_table(table))), sentence)
-
-
-def _values(conn, table: str, column: str) -> Impact:
-    n = _count(conn, sql.SQL("SELECT count({}) FROM {}").format(sql.Identifier(column), _table(table)))
-    return Impact(n, f"{{n}} non-null values of {table}.{column} would be lost")
-
-
-def _cast(conn, stmt: Statement, table: str, column: str, version: int) -> Impact | None:
+def _cast(conn, stmt: Statement, table: str, column: str, version: int, live, sampling: Sampling) -> Impact | None:
     for cmd in _cmds(stmt, AlterTableType.AT_AlterColumnType):
         if cmd.name != column:
             continue
@@ -172,11 +191,10 @@ def _cast(conn, stmt: Statement, table: str, column: str, version: int) -> Impac
         if version < 160000:
             return Impact(None, "not counted: pg_input_is_valid needs PostgreSQL 16")
         target = RawStream()(cmd.def_.typeName)
-        n = _count(conn, sql.SQL("SELECT count(*) FROM {t} WHERE {c} IS NOT NULL "
-                                 "AND NOT pg_input_is_valid({c}::text, {ty})").format(
-            t=_table(table), c=sql.Identifier(column), ty=sql.Literal(target)))
-        return Impact(n, f"{{n}} of today's values of {table}.{column} are not valid {type_name(cmd.def_.typeName)}: "
-                         "the statement fails")
+        return _where(conn, table, sql.SQL("{c} IS NOT NULL AND NOT pg_input_is_valid({c}::text, {ty})").format(
+            c=_column(column), ty=sql.Literal(target)),
+            f"{{n}} of today's values of {table}.{column} are not valid {type_name(cmd.def_.typeName)}: "
+            "the statement fails", live, sampling)
     return None
 
 
@@ -196,24 +214,31 @@ def already_applied(rule: str, table: str | None, column: str | None, stmt: Stat
 
 
 def impact(conn, stmt: Statement, rule: str, table: str | None, column: str | None, model: Model, live,
-           version: int) -> Impact | None:
+           version: int, sampling: Sampling = Sampling()) -> Impact | None:
     """The rows today's database has that the statement would reject or lose; None when not countable."""
     if table not in live.tables or already_applied(rule, table, column, stmt, live):
         return None
     if rule == "adding-foreign-key-constraint":
-        return _orphans(conn, stmt, table, model, live)
+        return _orphans(conn, stmt, table, model, live, sampling)
     if rule in ("disallowed-unique-constraint", "require-concurrent-index-creation"):
         return _duplicates(conn, stmt, table)
     if rule == "constraint-missing-not-valid":
-        return _check(conn, stmt, table)
-    if rule == "adding-not-nullable-field" and column:
-        return _nulls(conn, table, column)
-    if rule == "adding-required-field":
-        return _rows(conn, table, f"{{n}} rows in {table} today: the statement fails on any row")
+        return _check(conn, stmt, table, live, sampling)
     if rule == "changing-column-type" and column:
-        return _cast(conn, stmt, table, column, version)
-    if rule in ("ban-drop-column", "drop-referenced-column") and column:
-        return _values(conn, table, column)
-    if rule in ("ban-drop-table", "ban-truncate-cascade"):
-        return _rows(conn, table, f"{{n}} rows of {table} would be lost")
-    return None
+        return _cast(conn, stmt, table, column, version, live, sampling)
+    if rule == "adding-not-nullable-field" and column:
+        predicate, sentence = sql.SQL("{} IS NULL").format(_column(column)), \
+            f"{{n}} of today's rows of {table} have {column} NULL: the statement fails"
+    elif rule == "adding-required-field":
+        predicate, sentence = sql.SQL("true"), f"{{n}} rows in {table} today: the statement fails on any row"
+    elif rule in ("ban-drop-column", "drop-referenced-column") and column:
+        predicate, sentence = sql.SQL("{} IS NOT NULL").format(_column(column)), \
+            f"{{n}} non-null values of {table}.{column} would be lost"
+    elif rule in ("ban-drop-table", "ban-truncate-cascade"):
+        users = sorted({f"{t}.{c}" for (t_, _), holders in live.referenced_by.items() if t_ == table
+                        for t, c in holders if t != table})
+        predicate, sentence = sql.SQL("true"), f"{{n}} rows of {table} would be lost" + (
+            f", and {', '.join(users)} would refer to nothing" if users else "")
+    else:
+        return None
+    return _where(conn, table, predicate, sentence, live, sampling)
