@@ -59,6 +59,10 @@ CASES = {
         "FROM generate_series(1, 100) g;\n",
         # thing_id: members and orders both hold 1..50; colour_id: palettes is a small lookup; few_id: 5 values
         {"payments.payer_ref_id": "wallets", "payments.xyz_id": "invoices"}),
+    "a renamed concept: the comment wins; without it, no guess": (
+        parents(("roles",)) + child("memberships", "group_id") + child("invites", "group_id")
+        + "COMMENT ON COLUMN memberships.group_id IS 'references roles (groups were renamed)';\n",
+        {"memberships.group_id": "roles"}),
     "a weak name without matching values is no reference": (
         parents(("forum_categories",)) + "CREATE TABLE posts (id int PRIMARY KEY, category_id int);\n"
         "INSERT INTO posts SELECT g, 1000 + g FROM generate_series(1, 60) g;\n", {}),
