@@ -37,8 +37,9 @@ def findings(ctx):
     for fk in model.fks:
         if (fk.table, fk.columns) in declared:
             continue
-        mine = [model.tables.get(fk.table, {}).get(c) or live.columns.get(fk.table, {}).get(c) for c in fk.columns]
-        theirs = [model.tables.get(fk.ref_table, {}).get(c) or live.columns.get(fk.ref_table, {}).get(c)
+        # why the live database lacks it: its live column types first, the intended ones where it has none
+        mine = [live.columns.get(fk.table, {}).get(c) or model.tables.get(fk.table, {}).get(c) for c in fk.columns]
+        theirs = [live.columns.get(fk.ref_table, {}).get(c) or model.tables.get(fk.ref_table, {}).get(c)
                   for c in fk.ref_columns]
         if fk.table not in live.tables or fk.ref_table not in live.tables:
             reason = "a table it joins does not exist in the database"
