@@ -116,11 +116,18 @@ BEGIN
     EXECUTE 'ALTER TABLE ' || quote_ident('posts') || ' DROP COLUMN user_id';
   END IF;
 END $guard$;
+CREATE TABLE wallets (id uuid PRIMARY KEY);
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'posts_wallet_fk') THEN
+    ALTER TABLE posts ADD CONSTRAINT posts_wallet_fk FOREIGN KEY (user_id) REFERENCES wallets (id) NOT VALID;
+  END IF;
+END $$;
 """})
     found = lint(db, tmp_path)
     assert {k: f.metrics["rule"] for k, f in found.items()} == {
         "0001_guarded.sql.3:adding-foreign-key-constraint": "adding-foreign-key-constraint",
-        "0001_guarded.sql.10:destructive-type-conversion": "destructive-type-conversion"}   # line 11 is not constant
+        "0001_guarded.sql.10:destructive-type-conversion": "destructive-type-conversion",   # line 11 is not constant
+        "0001_guarded.sql.17:fk-type-mismatch": "fk-type-mismatch"}     # integer -> uuid, inside IF NOT EXISTS
     assert found["0001_guarded.sql.10:destructive-type-conversion"].metrics["rows_losing_reference"] == 6
 
 
@@ -180,9 +187,10 @@ def test_rails_structure_sql_is_the_intended_schema_not_a_step(db, tmp_path):
     assert {k: f.metrics["kind"] for k, f in drift.items()} == {"migration_drift:public.posts.posts_user": "missing index"}
 
 
-IMPACT_LIVE = """CREATE TABLE users (id int PRIMARY KEY, note text, n int, code text, tag text);
+IMPACT_LIVE = """CREATE TABLE users (id int PRIMARY KEY, note text, n int, code text, tag text, big int);
     INSERT INTO users SELECT g, CASE WHEN g <= 4 THEN NULL ELSE 'n' END, g - 3,
-                             CASE WHEN g <= 2 THEN 'x' || g ELSE g::text END, repeat('t', g) FROM generate_series(1, 10) g;
+                             CASE WHEN g <= 2 THEN 'x' || g ELSE g::text END, repeat('t', g),
+                             CASE WHEN g <= 3 THEN 40000 + g ELSE g END FROM generate_series(1, 10) g;
     CREATE TABLE posts (id int PRIMARY KEY, user_id int);
     INSERT INTO posts SELECT g, CASE WHEN g <= 2 THEN 100 + g ELSE 1 + g % 10 END FROM generate_series(1, 8) g;
     ANALYZE;"""
@@ -199,6 +207,8 @@ DROP TABLE posts;
 ALTER TABLE users ADD UNIQUE (code);
 CREATE UNIQUE INDEX ON users ((n > 0));
 ALTER TABLE users ADD CONSTRAINT u UNIQUE (note);
+CREATE UNIQUE INDEX users_note ON users (note);
+ALTER TABLE users ALTER COLUMN big TYPE smallint;
 """
 
 
@@ -218,7 +228,9 @@ def test_what_each_risky_statement_would_do_to_todays_rows_is_counted(db, tmp_pa
         "0001_risky.sql.8:ban-drop-column": 6,
         "0001_risky.sql.10:ban-drop-table": 8,                   # line 9: the column is not there, nothing to lose
         "0001_risky.sql.11:disallowed-unique-constraint": 0,     # every code differs
-        "0001_risky.sql.13:disallowed-unique-constraint": 6}     # 'n' six times; NULLs never collide
+        "0001_risky.sql.13:disallowed-unique-constraint": 6,     # 'n' six times; NULLs never collide
+        "0001_risky.sql.14:require-concurrent-index-creation": 6,  # the same, as a unique index
+        "0001_risky.sql.15:changing-column-type": 3}             # 40001-40003 do not fit a smallint
     # line 12: an index on an expression is not counted, the rule still fires
     assert "0001_risky.sql.12:require-concurrent-index-creation" in found
     assert found["0001_risky.sql.1:adding-foreign-key-constraint"].detail.endswith(
@@ -247,3 +259,61 @@ def test_a_table_above_the_sampling_threshold_gets_an_estimate_with_its_interval
     assert "sampled_rows" not in exact["0001.sql.1:adding-not-nullable-field"].metrics
     assert exact["0001.sql.2:ban-drop-table"].detail.endswith(
         "today: 4,000 rows of public.big would be lost, and public.kids.big_id would refer to nothing")
+
+
+def test_a_drizzle_journal_listing_one_file_of_five(db, tmp_path):
+    # the incident: the journal lists the first file; the other four were run by hand, or never
+    db.sql("""CREATE TABLE users (id int PRIMARY KEY); INSERT INTO users SELECT generate_series(1, 20);
+              CREATE TABLE posts (id int PRIMARY KEY, user_id int REFERENCES users, editor_id int);
+              INSERT INTO posts SELECT g, 1 + g % 20, CASE WHEN g <= 7 THEN g END FROM generate_series(1, 30) g;
+              CREATE TABLE likes (id int PRIMARY KEY, post_id int REFERENCES posts, user_id int REFERENCES users);
+              INSERT INTO likes SELECT g, 1 + g % 30, CASE WHEN g <= 12 THEN 1 + g % 20 END FROM generate_series(1, 40) g;
+              ANALYZE;""")
+    write(tmp_path, {
+        "meta/_journal.json": json.dumps({"entries": [{"idx": 0, "tag": "0000_init", "when": 1}]}),
+        "0000_init.sql": "CREATE TABLE tags (id int);",
+        "0001_more.sql": "CREATE TABLE notes (id int);",
+        "0002_ids.sql": "ALTER TABLE users ALTER COLUMN id TYPE uuid USING gen_random_uuid();",
+        "0003_refs.sql": "ALTER TABLE posts ALTER COLUMN user_id TYPE uuid USING NULL;\n"
+                         "--> statement-breakpoint\nALTER TABLE likes ALTER COLUMN user_id TYPE uuid USING NULL;",
+        "0004_idx.sql": "CREATE INDEX CONCURRENTLY ON posts (editor_id);"})
+    found = lint(db, tmp_path)
+    assert sorted(k for k in found if k.endswith("not-in-manifest")) == [
+        f"{n}.0:not-in-manifest" for n in ("0001_more.sql", "0002_ids.sql", "0003_refs.sql", "0004_idx.sql")]
+    ids = found["0002_ids.sql.1:destructive-type-conversion"]
+    # users.id is referenced by posts.user_id (30 rows), likes.user_id (12) and, inferred from its name,
+    # posts.editor_id (7)
+    assert (ids.severity, ids.metrics["rows_losing_reference"]) == ("critical", 49)
+    assert {k: (f.severity, f.metrics["rows_losing_reference"]) for k, f in found.items()
+            if k.startswith("0003_refs.sql") and "destructive" in k} == {
+        "0003_refs.sql.1:destructive-type-conversion": ("critical", 30),      # every posts.user_id emptied
+        "0003_refs.sql.3:destructive-type-conversion": ("critical", 12)}
+    # CONCURRENTLY in a Drizzle migration fails: the tool runs each file in a transaction
+    assert found["0004_idx.sql.1:concurrently-in-transaction"].severity == "critical"
+
+
+def test_a_tree_with_loose_files_a_stale_journal_a_drizzle_subfolder_and_an_archive(db, tmp_path):
+    db.sql("""CREATE TABLE accounts (id int PRIMARY KEY); INSERT INTO accounts SELECT generate_series(1, 9);
+              CREATE TABLE tips (id int PRIMARY KEY, account_id int REFERENCES accounts);
+              INSERT INTO tips SELECT g, 1 + g % 9 FROM generate_series(1, 15) g; ANALYZE;""")
+    write(tmp_path, {
+        "meta/_journal.json": json.dumps({"entries": [{"idx": 0, "tag": "20230101000000_gone_a"},
+                                                      {"idx": 1, "tag": "20230102000000_gone_b"}]}),
+        "20240101000000_init.sql": "CREATE TABLE extra (id int);",
+        "20240102000000_convert.sql": "ALTER TABLE accounts ALTER COLUMN id TYPE uuid USING gen_random_uuid();",
+        "drizzle/meta/_journal.json": json.dumps({"entries": [{"idx": 0, "tag": "0000_a"}]}),
+        "drizzle/0000_a.sql": "ALTER TABLE tips DROP COLUMN account_id;",
+        "archive/0001_old.sql": "DROP TABLE accounts;"})
+    found = lint(db, tmp_path)
+    assert {k: f.metrics["rule"] for k, f in found.items()} == {
+        "20230101000000_gone_a.sql.0:missing-file": "missing-file",
+        "20230102000000_gone_b.sql.0:missing-file": "missing-file",
+        "20240101000000_init.sql.0:not-in-manifest": "not-in-manifest",
+        "20240102000000_convert.sql.0:not-in-manifest": "not-in-manifest",
+        "20240102000000_convert.sql.1:destructive-type-conversion": "destructive-type-conversion",
+        "drizzle/0000_a.sql.1:ban-drop-column": "ban-drop-column"}
+    assert found["20240102000000_convert.sql.1:destructive-type-conversion"].metrics["rows_losing_reference"] == 15
+    (result,) = db.audit("migration_lint", migrations_dir=str(tmp_path)).checks
+    assert result.notes == ["Migration folders read: ./ (drizzle, 4 files, 2 not in the Drizzle journal); "
+                            "drizzle/ (drizzle, 1 file). Set aside: archive/ (an archive folder: old migrations "
+                            "kept for reference)"]

@@ -49,6 +49,7 @@ def test_every_state_of_every_tool(db, tmp_path):
         "drizzle/0000_a.sql": A, "drizzle/0001_b.sql": B, "drizzle/0002_c.sql": C,
         "prisma/20240101000000_a/migration.sql": A, "prisma/20240102000000_b/migration.sql": B,
         "prisma/20240103000000_c/migration.sql": C, "prisma/20240104000000_d/migration.sql": "SELECT 1;\n",
+        "prisma/20240105000000_e/migration.sql": "SELECT 3;\n",
         "flyway/V1__a.sql": A, "flyway/V2__b.sql": B, "flyway/V3__c.sql": C, "flyway/R__view.sql": "SELECT 2;\n",
         "golang/1_a.up.sql": A, "golang/2_b.up.sql": B, "golang/3_c.up.sql": C,
         "dbmate/20240101000000_a.sql": "-- migrate:up\n" + A, "dbmate/20240102000000_b.sql": "-- migrate:up\n" + B,
@@ -66,7 +67,8 @@ def test_every_state_of_every_tool(db, tmp_path):
             ('1', '{h(A)}', now(), '20240101000000_a', NULL, NULL),
             ('2', '{h(B)}', NULL, '20240102000000_b', E'Database error: relation "b" already exists\\n...', NULL),
             ('3', '{h(C)}', NULL, '20240103000000_c', NULL, now()),
-            ('4', '{h("x")}', now(), '20231231000000_gone', NULL, NULL);
+            ('4', '{h("x")}', now(), '20231231000000_gone', NULL, NULL),
+            ('5', '{h("SELECT 2;")}', now(), '20240104000000_d', NULL, NULL);
         CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version text, description text,
             type text, script text, checksum int, installed_by text, installed_on timestamp DEFAULT now(),
             execution_time int, success boolean);
@@ -91,8 +93,9 @@ def test_every_state_of_every_tool(db, tmp_path):
         "drizzle/0002_c.sql": ("never applied", "warning"),
         "drizzle.__drizzle_migrations row 500": ("file gone", "warning"),
         "prisma/20240102000000_b/migration.sql": ("failed", "critical"),
+        "prisma/20240105000000_e/migration.sql": ("never applied", "warning"),
         "prisma/20240103000000_c/migration.sql": ("rolled back", "info"),
-        "prisma/20240104000000_d/migration.sql": ("never applied", "warning"),
+        "prisma/20240104000000_d/migration.sql": ("edited after applied", "warning"),
         "20231231000000_gone/migration.sql": ("file gone", "warning"),
         "flyway/V2__b.sql": ("edited after applied", "warning"),
         "flyway/V3__c.sql": ("failed", "critical"),
@@ -110,7 +113,7 @@ def test_every_state_of_every_tool(db, tmp_path):
         "drizzle/ (drizzle): 1 of 3 files applied according to drizzle.__drizzle_migrations",
         "flyway/ (flyway): 1 of 4 files applied according to public.flyway_schema_history",
         "golang/ (golang-migrate): 1 of 3 files applied according to golang.schema_migrations",
-        "prisma/ (prisma): 1 of 4 files applied according to public._prisma_migrations",
+        "prisma/ (prisma): 1 of 5 files applied according to public._prisma_migrations",
         "sqitch/ (sqitch): 1 of 2 files applied according to sqitch.changes"]
 
 
