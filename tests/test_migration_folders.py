@@ -3,6 +3,7 @@ of the common tools found in a project tree, statements inside DO blocks, files 
 and files too big to read — each a finding with its file and line, never a silent skip."""
 import json
 import os
+from pathlib import Path
 
 from pgvet.migrations.files import load_sources, parse_migration
 from pgvet.migrations.layouts import discover
@@ -140,6 +141,21 @@ def test_a_file_that_does_not_decode_is_a_finding_with_its_line_and_is_still_lin
     assert found["0001_latin1.sql.3:ban-drop-table"].metrics["statement"] == "DROP TABLE t"
     assert found["0001_latin1.sql.2:does-not-decode"].detail == \
         "0001_latin1.sql: line 2 is not UTF-8 (byte 0xe9): read with replacement characters"
+
+
+def test_a_file_that_cannot_be_read_is_a_finding_and_the_others_go_on(db, tmp_path, monkeypatch):
+    write(tmp_path, {"0001_locked.sql": "DROP TABLE t;", "0002_ok.sql": "DROP TABLE u;"})
+    real = Path.read_bytes
+
+    def refuse(self):    # root reads every file, so the refusal is simulated for this one
+        if self.name == "0001_locked.sql":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    found = lint(db, tmp_path)
+    assert {k: f.detail for k, f in found.items()} == {
+        "0001_locked.sql.0:unreadable": "0001_locked.sql cannot be read: Permission denied",
+        "0002_ok.sql.1:ban-drop-table": "drops the table and its data"}
 
 
 def test_a_file_above_the_size_limit_is_reported_and_skipped(db, tmp_path):

@@ -112,6 +112,16 @@ CASES = [
           "0002_next.sql": "DROP TABLE gone;"},
          {"migration_lint:0001_bad.sql.3:does-not-parse": dict(rule="does-not-parse"),
           key("0002_next.sql", 1, "ban-drop-table"): dict(target_table="public.gone")}),
+    Case("renaming a table, dropping the database",
+         {"V4__e.sql": "ALTER TABLE users RENAME TO members;\nDROP DATABASE app;"},
+         {key("V4__e.sql", 1, "renaming-table"): dict(target_table="public.users"),
+          key("V4__e.sql", 2, "ban-drop-database"): dict(severity_hint="critical")},
+         LIVE_USERS),
+    Case("a journal that cannot be read: every file is read by name",
+         {"meta/_journal.json": "{not json", "0000_a.sql": "DROP TABLE gone;"},
+         {"migration_lint:..0:manifest-unreadable": dict(rule="manifest-unreadable"),
+          "migration_lint:0000_a.sql.0:not-in-manifest": dict(rule="not-in-manifest"),
+          key("0000_a.sql", 1, "ban-drop-table"): dict(target_table="public.gone")}),
     Case("a journal that names a missing file",
          {"meta/_journal.json": json.dumps({"entries": [{"idx": 0, "tag": "0000_here"}, {"idx": 1, "tag": "0001_gone"}]}),
           "0000_here.sql": "CREATE TABLE t (a int);"},
@@ -214,3 +224,16 @@ def test_a_reference_declared_in_a_migration_is_evidence_for_the_references_area
     tips = found["reference_type_mismatch:public.tips.payer"]
     assert tips["evidence"].startswith("migration: 0001.sql:5")
     assert (tips["non_null"], tips["resolvable_via"], tips["resolvable"]) == (2, "legacy", 1)
+
+
+def test_every_rule_is_declared_once_documented_and_has_a_case_that_fires():
+    from pathlib import Path
+
+    from pgvet.migrations.rules import RULES, rules_table
+
+    doc = (Path(__file__).parents[1] / "queries" / "migrations" / "migration_lint.md").read_text()
+    assert rules_table() in doc      # the table in the doc is the one the rules render
+    fired = {k.rsplit(":", 1)[1] for c in CASES for k in c.expected}
+    folders = (Path(__file__).parent / "test_migration_folders.py").read_text()
+    fired |= {r for r in RULES if f":{r}" in folders}
+    assert set(RULES) - fired == set(), "rules without a case"

@@ -29,7 +29,7 @@ random values, the exact number of rows in each table that would lose its refere
 from pgvet.migrations import analyse, rows_losing_reference
 from pgvet.migrations.impact import Sampling, impact
 from pgvet.migrations.layouts import describe
-from pgvet.migrations.lint import LOCKS
+from pgvet.migrations.rules import LOCKS
 
 UNLISTED = ("{file} is not in {manifest}: its tool never applies it; if it was run by hand, its effects are "
             "listed with the other findings")

@@ -11,21 +11,9 @@ from pglast.enums import AlterTableType, ConstrType, DropBehavior, ObjectType, T
 
 from .files import Migration, Statement
 from .model import Model, base, comparable, qualified, type_name
+from .rules import RULES
 
 DESTRUCTIVE_FUNCTIONS = {"gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1", "random", "uuidv4", "uuidv7"}
-LOCKS = {"changing-column-type": "ACCESS EXCLUSIVE (rewrites the table)",
-         "destructive-type-conversion": "ACCESS EXCLUSIVE (rewrites the table)",
-         "type-change-without-mapping": "ACCESS EXCLUSIVE",
-         "require-concurrent-index-creation": "SHARE (blocks writes while the index builds)",
-         "require-concurrent-index-deletion": "ACCESS EXCLUSIVE",
-         "disallowed-unique-constraint": "ACCESS EXCLUSIVE while the index builds",
-         "adding-foreign-key-constraint": "SHARE ROW EXCLUSIVE on both tables while every row is checked",
-         "constraint-missing-not-valid": "ACCESS EXCLUSIVE while every row is checked",
-         "adding-required-field": "ACCESS EXCLUSIVE",
-         "adding-not-nullable-field": "ACCESS EXCLUSIVE while every row is checked",
-         "ban-drop-table": "ACCESS EXCLUSIVE", "ban-drop-column": "ACCESS EXCLUSIVE",
-         "drop-referenced-column": "ACCESS EXCLUSIVE", "ban-truncate-cascade": "ACCESS EXCLUSIVE",
-         "renaming-column": "ACCESS EXCLUSIVE (brief)", "renaming-table": "ACCESS EXCLUSIVE (brief)"}
 
 
 @dataclass
@@ -44,6 +32,10 @@ class Issue:
     table: str | None
     column: str | None
     message: str
+
+    def __post_init__(self):   # only declared rules, with a severity they declare
+        if self.severity not in RULES[self.rule].severities:
+            raise ValueError(f"{self.rule} is not declared {self.severity} in migrations/rules.py")
 
 
 def _column_type(table: str, column: str, model: Model, live: Live) -> str | None:
