@@ -173,10 +173,13 @@ def _server_setting(db, name, value):
 
 
 def test_autovacuum_off_for_the_server_is_one_finding_not_one_per_table(db):
-    db.sql("""CREATE TABLE a (id int); CREATE TABLE b (id int); CREATE TABLE c (id int) WITH (autovacuum_enabled = off);
-              INSERT INTO a SELECT generate_series(1, 10); INSERT INTO b SELECT generate_series(1, 10);
-              INSERT INTO c SELECT generate_series(1, 10); ANALYZE;""")
-    assert set(db.findings("vacuum_analyze_lag")) == {"vacuum_analyze_lag:public.c"}
+    db.sql("""DO $$ BEGIN FOR i IN 1..50 LOOP
+                  EXECUTE format('CREATE TABLE t%s (id int) %s', i,
+                                 CASE WHEN i IN (7, 31) THEN 'WITH (autovacuum_enabled = off)' ELSE '' END);
+                  EXECUTE format('INSERT INTO t%s SELECT generate_series(1, 10)', i);
+              END LOOP; END $$; ANALYZE;""")
+    planted = {"vacuum_analyze_lag:public.t7", "vacuum_analyze_lag:public.t31"}
+    assert set(db.findings("vacuum_analyze_lag")) == planted
     _server_setting(db, "autovacuum", "off")
     try:
         found = db.findings("vacuum_analyze_lag")
@@ -184,5 +187,6 @@ def test_autovacuum_off_for_the_server_is_one_finding_not_one_per_table(db):
         _server_setting(db, "autovacuum", None)
     assert {k: f.metrics["reason"].split(":")[0] for k, f in found.items()} == {
         "vacuum_analyze_lag:whole server": "autovacuum is off for the whole server",
-        "vacuum_analyze_lag:public.c": "autovacuum is disabled on this table"}
+        "vacuum_analyze_lag:public.t7": "autovacuum is disabled on this table",
+        "vacuum_analyze_lag:public.t31": "autovacuum is disabled on this table"}
     assert found["vacuum_analyze_lag:whole server"].fix is None

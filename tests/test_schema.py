@@ -46,6 +46,22 @@ def test_a_flag_never_set_is_its_own_finding_and_a_parameter_leaves_it_out(db):
     assert set(db.findings("unused_columns", unset_flags=False)) == {"unused_columns:public.prefs.active"}
 
 
+def test_empty_tables_get_no_data_claims_even_with_no_row_floor(db):
+    # ten tables with rows and ten of the same shape without: only the full ones can say anything
+    db.sql("""DO $$ BEGIN FOR i IN 1..20 LOOP
+                  EXECUTE format('CREATE TABLE t%s (id int, gone text, status text, amount int)', i);
+                  IF i <= 10 THEN
+                      EXECUTE format('INSERT INTO t%s SELECT g, NULL, (ARRAY[''a'',''b''])[1 + g %% 2], g
+                                      FROM generate_series(1, 200) g', i);
+                  END IF;
+              END LOOP; END $$; ANALYZE;""")
+    run = db.audit("unused_columns,enum_candidates,check_constraint_candidates", **{
+        "unused_columns.min_rows": 0, "enum_candidates.min_rows": 0, "check_constraint_candidates.min_rows": 0})
+    tables = {f.table for f in run.findings}
+    assert tables == {f"t{i}" for i in range(1, 11)}
+    assert {f.check for f in run.findings} == {"unused_columns", "enum_candidates", "check_constraint_candidates"}
+
+
 def test_deprecated_comment_is_reported_even_without_statistics(db):
     db.sql("""CREATE TABLE t (old_code text); COMMENT ON COLUMN t.old_code IS 'legacy, do not use';""")
     (f,) = db.findings("unused_columns").values()
