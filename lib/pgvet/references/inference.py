@@ -224,10 +224,11 @@ def _domain_table(forms: list[str], col: Column, t: _Tables) -> tuple[str, str] 
 
 
 def _abbreviated_table(token: str, col: Column, t: _Tables) -> tuple[str, str] | None:
-    """`org` -> organizations through the common short forms; else the one table whose name starts with
-    the token (three letters or more)."""
-    if token in ABBREVIATIONS:
-        return t.find(name_forms(ABBREVIATIONS[token]), col.schema)
+    """`org` -> organizations (or the one `<domain>_organizations`) through the common short forms; else the
+    one table whose name starts with the token (three letters or more)."""
+    if token in ABBREVIATIONS:   # `cust_id` -> customers, or behind a domain prefix: crm_customers
+        forms = name_forms(ABBREVIATIONS[token])
+        return t.find(forms, col.schema) or _domain_table(forms, col, t)
     if len(token) < 3:
         return None
     names = t.one_word[bisect.bisect_left(t.one_word, token):]
