@@ -1,8 +1,8 @@
 """Migration files in the order their tool applies them, split into parsed statements with lines.
 
-Which folders and in which order: `layouts.py`. Each file is split into statements with PostgreSQL's
-own parser (pglast) — Drizzle files on `--> statement-breakpoint`, dbmate files up to
-`-- migrate:down` — and the statements inside `DO $$ … $$` blocks (PL/pgSQL, also `EXECUTE` with
+Which folders and in which order: `layouts.py`. Each file is split into statements by PostgreSQL's
+own scanner and the schema-changing ones parsed by its parser (pglast) — Drizzle files on
+`--> statement-breakpoint`, dbmate files up to `-- migrate:down` — and the statements inside `DO $$ … $$` blocks (PL/pgSQL, also `EXECUTE` with
 constant text) are statements of their own with their lines in the file. A file that does not
 decode, does not parse, or is above the size limit is a problem with its line; the others go on.
 Line numbers come from one table of line starts per file, so a file is read in linear time.
