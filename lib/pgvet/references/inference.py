@@ -159,6 +159,7 @@ class _Tables:
             for k in range(1, len(words)):
                 self.by_last_words.setdefault("_".join(words[k:]), set()).update(tables)
         self.one_word = sorted(name for name in self.by_name if "_" not in name)   # for prefix lookups
+        self.value_parents_by_type: dict[int, list] = {}
         self.unique_in: dict[str, list[tuple[str, str]]] = {}
         for tbl, keys in self.keys.items():
             for column, _ in keys:
@@ -181,7 +182,7 @@ class _Tables:
     def value_parents(self, base_type: int, snap: Snapshot) -> list[tuple[tuple[str, str], Column]]:
         """Tables of VALUES_MIN_PARENT_ROWS rows or more whose primary key compares with `base_type`;
         worked out once per type, so data-led discovery stays linear in the number of columns."""
-        cache = self.__dict__.setdefault("_value_parents", {})
+        cache = self.value_parents_by_type
         if base_type not in cache:
             cache[base_type] = [(tbl, key) for tbl in sorted(self.columns) if (key := self.primary(tbl)) is not None
                                 and self.rows[tbl] >= VALUES_MIN_PARENT_ROWS
