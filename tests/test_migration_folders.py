@@ -5,6 +5,7 @@ import json
 import os
 from pathlib import Path
 
+from folders import write
 from pgvet.migrations.files import load_sources, parse_migration
 from pgvet.migrations.layouts import discover
 
@@ -12,13 +13,6 @@ LIVE = """CREATE TABLE users (id int PRIMARY KEY, note text);
           INSERT INTO users SELECT g, 'n' || g FROM generate_series(1, 10) g;
           CREATE TABLE posts (id int PRIMARY KEY, user_id int REFERENCES users);
           INSERT INTO posts SELECT g, 1 + g % 10 FROM generate_series(1, 6) g; ANALYZE;"""
-
-
-def write(folder, files):
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text if isinstance(text, bytes) else text.encode())
 
 
 def lint(db, folder, **params):

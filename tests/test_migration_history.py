@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from folders import write
+
 from pgvet.migrations.applied import flyway_checksum, prisma_checksums, sha256, sqitch_hash
 
 FIXTURES = Path(__file__).parent / "fixtures" / "history"
@@ -26,13 +28,6 @@ def test_prisma_accepts_a_file_whose_line_endings_changed():
     lf = b"CREATE TABLE a (id int);\nSELECT 1;\n"
     assert sha256(lf) in prisma_checksums(lf.replace(b"\n", b"\r\n"))
     assert sha256(lf) not in prisma_checksums(b"CREATE TABLE a (id bigint);\nSELECT 1;\n")
-
-
-def write(folder, files):
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode())
 
 
 A, B, C = "CREATE TABLE a (id int);\n", "CREATE TABLE b (id int);\n", "CREATE TABLE c (id int);\n"

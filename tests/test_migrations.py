@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
+from folders import write
 from pgvet.migrations.files import load_migrations
 
 LIVE_USERS = """CREATE TABLE users (id int PRIMARY KEY, note text, n int);
@@ -129,19 +130,12 @@ CASES = [
 ]
 
 
-def _write(folder, files):
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_migration_lint(db, tmp_path, case):
     if case.live:
         db.sql(case.live)
         db.sql("ANALYZE")
-    _write(tmp_path, case.files)
+    write(tmp_path, case.files)
     found = db.findings("migration_lint", migrations_dir=str(tmp_path))
     assert sorted(found) == sorted(case.expected)
     for k, expected in case.expected.items():
@@ -175,7 +169,7 @@ def _apply(db, folder):
 
 
 def test_drift_finds_a_rejected_fk_a_column_changed_by_hand_and_a_dropped_index(db, tmp_path):
-    _write(tmp_path, {
+    write(tmp_path, {
         "0001_init.sql": "CREATE TABLE accounts (id uuid PRIMARY KEY, legacy integer UNIQUE);\n"
                          "CREATE TABLE \"Tips\" (account_id integer, amount integer, memo varchar(20));\n"
                          "ALTER TABLE \"Tips\" ADD FOREIGN KEY (account_id) REFERENCES accounts (id);\n"
@@ -196,7 +190,7 @@ def test_drift_finds_a_rejected_fk_a_column_changed_by_hand_and_a_dropped_index(
 
 
 def test_no_drift_when_the_database_is_what_the_migrations_meant(db, tmp_path):
-    _write(tmp_path, {"0001.sql": "CREATE TABLE a (id bigserial PRIMARY KEY, n numeric(10,2), t timestamptz);\n"
+    write(tmp_path, {"0001.sql": "CREATE TABLE a (id bigserial PRIMARY KEY, n numeric(10,2), t timestamptz);\n"
                                   "CREATE TABLE b (a_id bigint REFERENCES a, flag bool NOT NULL DEFAULT false);\n"
                                   "CREATE INDEX b_a ON b (a_id);",
                       "0002.sql": "ALTER TABLE b ADD COLUMN note varchar(40);\nALTER TABLE a RENAME COLUMN n TO amount;"})
@@ -205,7 +199,7 @@ def test_no_drift_when_the_database_is_what_the_migrations_meant(db, tmp_path):
 
 
 def test_a_reference_declared_in_a_migration_is_evidence_for_the_references_area(db, tmp_path):
-    _write(tmp_path, {"0001.sql": "CREATE TABLE ledgers (id int PRIMARY KEY);\n"
+    write(tmp_path, {"0001.sql": "CREATE TABLE ledgers (id int PRIMARY KEY);\n"
                                   "CREATE TABLE entries (id int PRIMARY KEY, book int REFERENCES ledgers);\n"
                                   "CREATE TABLE accounts (id uuid PRIMARY KEY, legacy int UNIQUE);\n"
                                   "CREATE TABLE tips (id int, payer int);\n"

@@ -32,7 +32,7 @@ from pgvet.errors import UsageError
 from pgvet.references import all_references, orphan_counts, reference_row
 from pgvet.references.fixes import orphans_fix
 from pgvet.references.inference import released
-from pgvet.references.polymorphic import count_polymorphic
+from pgvet.references.polymorphic import count_polymorphic, keyed_tables
 
 SCOPES = ("all", "untrusted")
 
@@ -56,13 +56,14 @@ def findings(ctx):
             counted_by=c.counted_by,
             **({"estimate_low": c.estimate_low, "estimate_high": c.estimate_high} if c.method == "sampled" else {})))
     polymorphic = [r for r in all_references(ctx) if r.polymorphic_type_column and (scope == "all" or r.untrusted)]
-    return rows + [row for r in polymorphic if (row := _polymorphic_row(ctx, r))]
+    keyed = keyed_tables(ctx.pg) if polymorphic else None
+    return rows + [row for r in polymorphic if (row := _polymorphic_row(ctx, r, keyed))]
 
 
-def _polymorphic_row(ctx, ref):
+def _polymorphic_row(ctx, ref, keyed):
     """One finding per polymorphic reference with orphans or unknown types: the counts per type value."""
     with released(ctx.pg):
-        counted = count_polymorphic(ctx.pg, ref)
+        counted = count_polymorphic(ctx.pg, ref, keyed)
     if not counted.orphans and not counted.unknown:
         return None
     per_type = "; ".join(f"{t.value} -> {t.table}: {t.orphans:,} of {t.rows:,} orphaned" if t.orphans is not None

@@ -202,15 +202,9 @@ def _versions(conn, qualified: str, source: Source, columns: list[str]) -> list[
             else:
                 out.append(State(name, "applied" if applied else "never applied", qualified))
         return out
-    applied = {str(r["version"]) for r in _rows(conn, schema, table, ["version"])}
-    out, seen = [], set()
-    for name, _ in _files(source):
-        v = version_of(name)
-        seen.add(v)
-        out.append(State(name, "applied" if v in applied else "never applied", qualified))
-    out += [State(f"version {v}", "file gone", qualified, "applied, but no file has this version")
-            for v in sorted(applied - seen)]
-    return out
+    applied = {str(r["version"]): r for r in _rows(conn, schema, table, ["version"])}
+    return _matched(source, qualified, applied, version_of, lambda name, data, r: State(name, "applied", qualified),
+                    lambda v, r: State(f"version {v}", "file gone", qualified, "applied, but no file has this version"))
 
 
 TABLE_FOR = {"drizzle": "__drizzle_migrations", "prisma": "_prisma_migrations", "flyway": "flyway_schema_history",

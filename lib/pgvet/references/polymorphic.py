@@ -66,12 +66,26 @@ def table_for(value: str, tables: dict[str, list[tuple[str, str]]]) -> tuple[str
     return None
 
 
-def count_polymorphic(conn, ref: Reference) -> PolymorphicCount:
-    """Rows and orphans of `ref` per value of its type column (at most MAX_TYPES values)."""
+@dataclass
+class KeyedTables:
+    """Tables with a single-column primary key: (key, type) by table, and tables by normalised name."""
+
+    keys: dict[tuple[str, str], tuple[str, str]]
+    by_name: dict[str, list[tuple[str, str]]]
+
+
+def keyed_tables(conn) -> KeyedTables:
+    """Read once for every polymorphic reference of a run."""
     keys = {(s, t): (k, typ) for s, t, k, typ in conn.execute(KEYED_TABLES).fetchall()}
-    tables: dict[str, list[tuple[str, str]]] = {}
+    by_name: dict[str, list[tuple[str, str]]] = {}
     for s, t in keys:
-        tables.setdefault(snake(t), []).append((s, t))
+        by_name.setdefault(snake(t), []).append((s, t))
+    return KeyedTables(keys, by_name)
+
+
+def count_polymorphic(conn, ref: Reference, keyed: KeyedTables) -> PolymorphicCount:
+    """Rows and orphans of `ref` per value of its type column (at most MAX_TYPES values)."""
+    keys, tables = keyed.keys, keyed.by_name
     child, col, kind = ref.qualified(), sql.Identifier(ref.columns[0]), sql.Identifier(ref.polymorphic_type_column)
     with released(conn):
         values = conn.execute(sql.SQL("SELECT {k}::text, count(*) FROM {t} WHERE {k} IS NOT NULL AND {c} IS NOT NULL "
