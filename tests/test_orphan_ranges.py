@@ -67,6 +67,11 @@ def test_integer_references_are_decided_by_key_range_with_exact_counts(child):
     assert counted(child) == EXPECTED
 
 
+def test_the_missing_keys_come_out_the_same_from_a_second_scan_when_many_orphans_are_expected(child):
+    # collect_orphans_up_to 0: the counting scan only counts, a filtered scan counts the distinct keys
+    assert counted(child, collect_orphans_up_to=0) == EXPECTED
+
+
 def test_the_anti_join_gives_the_same_counts_where_the_range_is_not_used(child):
     # max_gaps 0: only gapless parents by range; the gappy one falls back to an anti-join, same numbers
     found = counted(child, max_gaps=0)

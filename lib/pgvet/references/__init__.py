@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .inference import Hints, infer_references
 from .model import Reference, read_snapshot
-from .orphans import OrphanCount, count_orphans
+from .orphans import COLLECT_UP_TO, OrphanCount, count_orphans
 
 __all__ = ["Reference", "OrphanCount", "all_references", "discover", "orphan_counts", "reference_row"]
 
@@ -48,7 +48,9 @@ def orphan_counts(ctx, refs: list[Reference]) -> dict[str, OrphanCount]:
         cache.update(count_orphans(ctx.target, todo, jobs=ctx.params.get("jobs", 2), options=ctx.options,
                                    sample_above_rows=ctx.params.get("sample_above_rows", 0),
                                    sample_rows=ctx.params.get("sample_rows", 1_000_000),
-                                   max_gaps=ctx.params.get("max_gaps", 10_000), progress=ctx.progress))
+                                   max_gaps=ctx.params.get("max_gaps", 10_000),
+                                   collect_up_to=ctx.params.get("collect_orphans_up_to", COLLECT_UP_TO),
+                                   progress=ctx.progress))
     counts = {r.key: cache[r.key] for r in refs if r.key in cache}
     for c in counts.values():
         if c.method in ("timeout", "error"):

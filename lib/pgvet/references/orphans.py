@@ -155,15 +155,44 @@ def _with_value(ref: Reference) -> sql.Composable:
     return sql.SQL("count(*) FILTER (WHERE {})").format(_not_null(ref))
 
 
+# Orphan values are collected by the counting scan itself (array_agg, parallel) when the planner expects
+# at most this many of them (`collect_up_to`): ~8 bytes each in server memory, and the second filtered
+# scan for the distinct missing keys disappears. Above it the scan only counts them and that scan follows.
+COLLECT_UP_TO = 100_000
+
+
 def counts_query(refs: list[Reference], sample_percent: float | None = None,
-                 ranges: dict[str, KeyRange] | None = None) -> sql.Composed:
-    """One scan of the child: its rows, the rows with a value for each reference, then the orphans of
-    each reference in `ranges` (decided by its parent's key range). Plain counts only, so that the scan
-    stays parallel (a DISTINCT aggregate here would make PostgreSQL sort every row of the child)."""
-    selects = [sql.SQL("count(*)")] + [_with_value(r) for r in refs]
-    selects += [sql.SQL("count(*) FILTER (WHERE {})").format(range_orphan(r, ranges[r.key]))
-                for r in refs if r.key in (ranges or {})]
-    return sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(selects), _child(refs[0], sample_percent))
+                 ranges: dict[str, KeyRange] | None = None, collect: bool = False) -> sql.Composed:
+    """One scan of the child: its rows, the rows with a value for each reference, then for each
+    reference in `ranges` (decided by its parent's key range) its orphans — and, with `collect`, its
+    distinct missing keys. Only parallel-safe aggregates read the rows (a DISTINCT aggregate over the
+    child would make PostgreSQL sort every row); the distinct keys are counted from the collected orphan
+    values, after the scan."""
+    decided = [r for r in refs if r.key in (ranges or {})]
+    counts = [sql.SQL("count(*)")] + [_with_value(r) for r in refs]
+    child = _child(refs[0], sample_percent)
+    if not collect:
+        counts += [sql.SQL("count(*) FILTER (WHERE {})").format(range_orphan(r, ranges[r.key])) for r in decided]
+        return sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(counts), child)
+    n = [sql.Identifier(f"n{i}") for i in range(len(counts))]
+    o = [sql.Identifier(f"o{i}") for i in range(len(decided))]
+    inner = [sql.SQL("{} AS {}").format(e, name) for e, name in zip(counts, n)]
+    inner += [sql.SQL("array_agg({}) FILTER (WHERE {}) AS {}").format(_child_columns(r)[0], range_orphan(r, ranges[r.key]),
+                                                                   name) for r, name in zip(decided, o)]
+    outer = list(n)
+    for name in o:
+        outer += [sql.SQL("coalesce(cardinality({}), 0)").format(name),
+                  sql.SQL("(SELECT count(DISTINCT v) FROM unnest({}) v)").format(name)]
+    return sql.SQL("SELECT {} FROM (SELECT {} FROM {}) s").format(
+        sql.SQL(", ").join(outer), sql.SQL(", ").join(inner), child)
+
+
+def expected_orphans(conn: psycopg.Connection, refs: list[Reference], ranges: dict[str, KeyRange]) -> float:
+    """The planner's estimate of the rows with a value outside their parent's key range."""
+    test = sql.SQL(" OR ").join(range_orphan(r, ranges[r.key]) for r in refs if r.key in ranges)
+    plan = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} WHERE {}").format(
+        _child(refs[0], None), test)).fetchone()[0]
+    return plan[0]["Plan"]["Plan Rows"]
 
 
 def missing_keys_query(refs: list[Reference], ranges: dict[str, KeyRange]) -> sql.Composed:
@@ -245,37 +274,52 @@ class _Connections:
 
 
 def _profiles(conn: psycopg.Connection, refs: list[Reference], max_gaps: int) -> dict[str, KeyRange]:
-    """Key ranges of the parents that can decide their references' orphans (same snapshot)."""
-    ranges = {}
+    """Key ranges of the parents that can decide their references' orphans (same snapshot); a parent
+    referred to by several columns of the child is profiled once."""
+    ranges, parents = {}, {}
     for ref in refs:
-        if profiled(ref, max_gaps):
+        if not profiled(ref, max_gaps):
+            continue
+        parent = (ref.ref_schema, ref.ref_table, ref.ref_columns[0])
+        if parent not in parents:
             try:
                 with conn.transaction():   # a savepoint: a parent that cannot be profiled gets an anti-join
-                    found = key_range(conn, ref, max_gaps)
+                    parents[parent] = key_range(conn, ref, max_gaps)
             except psycopg.Error:
-                continue
-            if found is not None:
-                ranges[ref.key] = found
+                parents[parent] = None
+        if parents[parent] is not None:
+            ranges[ref.key] = parents[parent]
     return ranges
 
 
+def _few_orphans_expected(conn: psycopg.Connection, refs: list[Reference], ranges: dict[str, KeyRange],
+                          up_to: int) -> bool:
+    try:
+        with conn.transaction():
+            return expected_orphans(conn, refs, ranges) <= up_to
+    except psycopg.Error:
+        return False
+
+
 def _count_table(conns: _Connections, refs: list[Reference], sample_above_rows: int,
-                 sample_rows: int, max_gaps: int = -1) -> list[OrphanCount]:
+                 sample_rows: int, max_gaps: int = -1, collect_up_to: int = COLLECT_UP_TO) -> list[OrphanCount]:
     rows = refs[0].rows
     sample = 100.0 * sample_rows / rows if sample_above_rows and rows > sample_above_rows else None
     conn = conns.get()
     try:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         ranges = _profiles(conn, refs, max_gaps)
+        collect = bool(ranges) and not sample and _few_orphans_expected(conn, refs, ranges, collect_up_to)
         try:
-            checked, *counts = conn.execute(counts_query(refs, sample, ranges)).fetchone()
+            checked, *counts = conn.execute(counts_query(refs, sample, ranges, collect)).fetchone()
         except psycopg.Error as exc:
             return [_failure(r, exc, conns.timeout_ms) for r in refs]
-        non_null = counts[:len(refs)]
-        decided = dict(zip([r.key for r in refs if r.key in ranges], counts[len(refs):]))
-        missing_keys = {}
+        non_null, per_range = counts[:len(refs)], counts[len(refs):]
+        in_range = [r.key for r in refs if r.key in ranges]
+        decided = dict(zip(in_range, per_range[::2] if collect else per_range))
+        missing_keys = dict(zip(in_range, per_range[1::2])) if collect else {}
         with_orphans = [r for r in refs if decided.get(r.key)]
-        if with_orphans and not sample:
+        if with_orphans and not sample and not collect:
             try:
                 with conn.transaction():
                     missing_keys = dict(zip([r.key for r in with_orphans],
@@ -310,9 +354,11 @@ def _count_table(conns: _Connections, refs: list[Reference], sample_above_rows: 
 
 def count_orphans(target: Target, refs: list[Reference], jobs: int = 2, options: RunOptions = RunOptions(),
                   sample_above_rows: int = 0, sample_rows: int = 1_000_000, max_gaps: int = 10_000,
-                  progress: bool = False) -> dict[str, OrphanCount]:
+                  collect_up_to: int = COLLECT_UP_TO, progress: bool = False) -> dict[str, OrphanCount]:
     """Orphan counts keyed by reference key; `jobs` child tables are counted at the same time.
-    `max_gaps`: profile integer parents with at most this many missing keys (-1: never)."""
+    `max_gaps`: profile integer parents with at most this many missing keys (-1: never);
+    `collect_up_to`: collect the orphan values of range-decided references in the counting scan when
+    the planner expects at most this many (0: never; a second scan counts the missing keys)."""
     countable = sorted((r for r in refs if r.countable), key=lambda r: (r.schema, r.table))
     tables = [list(g) for _, g in groupby(countable, key=lambda r: (r.schema, r.table))]
     tables.sort(key=lambda t: -t[0].rows)  # the biggest first keeps every worker busy
@@ -322,7 +368,7 @@ def count_orphans(target: Target, refs: list[Reference], jobs: int = 2, options:
         with ThreadPoolExecutor(max_workers=max(1, int(jobs))) as pool, \
                 tqdm(total=len(tables), desc="counting orphans", unit="table", file=sys.stderr,
                      disable=not progress or not tables, leave=False) as bar:
-            futures = [pool.submit(_count_table, conns, t, sample_above_rows, sample_rows, max_gaps)
+            futures = [pool.submit(_count_table, conns, t, sample_above_rows, sample_rows, max_gaps, collect_up_to)
                        for t in tables]
             for fut in as_completed(futures):
                 for result in fut.result():
