@@ -1,7 +1,16 @@
 """Orphans of integer references decided by the parent's key range in the counting scan: exact counts,
 the same as the anti-join's, for dense parents, parents with a few gaps, sparse and uuid parents,
-NULLs, several references of one child and a composite reference."""
+NULLs, several references of one child, a composite reference, partitioned tables, and a parent that
+changes during the count."""
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
 import pytest
+
+from pgvet.options import RunOptions
+from pgvet.references.model import Reference
+from pgvet.references.orphans import count_orphans
 
 SCHEMA = """
 CREATE TABLE dense (id bigint PRIMARY KEY);                  -- 1..1000, no gap
@@ -87,3 +96,47 @@ def test_a_parent_with_no_row_makes_every_value_an_orphan(db):
               INSERT INTO kids SELECT g, CASE WHEN g = 1 THEN NULL ELSE g % 3 END FROM generate_series(1, 30) g;
               ALTER TABLE kids ADD FOREIGN KEY (p) REFERENCES empty_parent NOT VALID; ANALYZE;""")
     assert counted(db) == {"orphaned_rows:public.kids.p": (29, 3, 29, "key range")}
+
+
+def test_partitioned_parents_and_children_are_decided_by_key_range(db):
+    db.sql("""CREATE TABLE accounts (id bigint PRIMARY KEY) PARTITION BY RANGE (id);
+              CREATE TABLE accounts_low PARTITION OF accounts FOR VALUES FROM (1) TO (501);
+              CREATE TABLE accounts_high PARTITION OF accounts FOR VALUES FROM (501) TO (1001);
+              INSERT INTO accounts SELECT g FROM generate_series(1, 1000) g WHERE g <> 600;   -- one gap
+              CREATE TABLE moves (id int, account_id bigint, at date) PARTITION BY RANGE (at);
+              CREATE TABLE moves_2025 PARTITION OF moves FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+              CREATE TABLE moves_2026 PARTITION OF moves FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+              INSERT INTO moves SELECT g, CASE WHEN g <= 3 THEN 5000 + g WHEN g <= 5 THEN 600 ELSE 1 + g % 1000 END,
+                                       date '2025-01-01' + g % 700 FROM generate_series(1, 3000) g;
+              ALTER TABLE moves ADD FOREIGN KEY (account_id) REFERENCES accounts NOT VALID; ANALYZE;""")
+    # 3 above the range (3 keys) + 2 rows on the gap 600 + the 3 rows whose 1 + g % 1000 is 600: 8 rows, 4 keys
+    assert counted(db) == {"orphaned_rows:public.moves.account_id": (8, 4, 3000, "key range")}
+
+
+def test_a_parent_changed_during_the_count_does_not_change_the_numbers(db):
+    """The parent's keys are profiled and the child counted in one snapshot: parents deleted while the
+    count waits for the child are not seen, nor the child's new rows: the orphans are those of the moment
+    the count began."""
+    db.sql("""CREATE TABLE parent (id int PRIMARY KEY);
+              INSERT INTO parent SELECT generate_series(1, 1000);
+              CREATE TABLE kid (id int PRIMARY KEY, parent_id int);
+              INSERT INTO kid SELECT g, CASE WHEN g <= 3 THEN 2000 + g ELSE g END FROM generate_series(1, 1000) g;
+              ANALYZE;""")
+    ref = Reference(schema="public", table="kid", columns=("parent_id",), ref_schema="public", ref_table="parent",
+                    ref_columns=("id",), column_type="integer", referenced_type="integer", declared=False,
+                    rows=1000, ref_rows=1000)
+    with psycopg.connect(db.dsn) as other, psycopg.connect(db.dsn, autocommit=True) as watch, \
+            ThreadPoolExecutor(1) as pool:
+        other.execute("LOCK kid IN ACCESS EXCLUSIVE MODE")      # the count will wait for the child...
+        counting = pool.submit(count_orphans, db.target, [ref], jobs=1,
+                               options=RunOptions(lock_timeout_ms=60_000))
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgvet' AND wait_event_type = 'Lock'"
+        while not watch.execute(waiting).fetchone()[0]:   # (a snapshot of pg_stat_activity per transaction)
+            time.sleep(0.05)
+        other.execute("DELETE FROM parent WHERE id > 900")     # ...while 100 of its parents go away
+        other.execute("INSERT INTO kid VALUES (1001, 5000)")   # and a new orphan comes
+        other.commit()
+        found = counting.result()[ref.key]
+    assert (found.method, found.orphans, found.missing_parents, found.counted_by) == ("exact", 3, 3, "key range")
+    again = count_orphans(db.target, [ref], jobs=1)[ref.key]
+    assert (again.orphans, again.missing_parents) == (104, 104)
