@@ -64,10 +64,12 @@ REFS = {"a_id": ("dense_a", "bigint"), "b_id": ("dense_b", "bigint"), "c_id": ("
 GAPLESS = {"a_id": ("dense_a", "bigint"), "b_id": ("dense_e", "bigint")}   # b_id's orphans: its negative values
 
 
-def references(table: str, columns: list[str], rows: int, parents: int, refs: dict = REFS) -> list[Reference]:
+def references(table: str, columns: list[str], rows: int, estimates: dict[str, int],
+               refs: dict = REFS) -> list[Reference]:
+    """The references as discovery builds them: the parents' row estimates are their reltuples."""
     return [Reference(schema="public", table=table, columns=(c,), ref_schema="public", ref_table=refs[c][0],
                       ref_columns=("id",), column_type=refs[c][1], referenced_type=refs[c][1], declared=True,
-                      rows=rows, ref_rows=parents) for c in columns]
+                      rows=rows, ref_rows=estimates[refs[c][0]]) for c in columns]
 
 
 def run_size(info, rows: int, repeat: int) -> list[str]:
@@ -80,6 +82,8 @@ def run_size(info, rows: int, repeat: int) -> list[str]:
         conn.execute("VACUUM ANALYZE")
         print(f"generated {rows:,} child rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         conn.execute("SET max_parallel_workers_per_gather = 2")
+        estimates = dict(conn.execute("SELECT relname, reltuples::bigint FROM pg_class WHERE relname LIKE 'dense_%' "
+                                      "OR relname LIKE 'uuid_%'").fetchall())
         for table in ("child", "child_dense", "dense_a", "dense_b", "dense_e", "uuid_c", "uuid_d"):
             conn.execute(f"SELECT count(*) FROM {table}")   # warm
         scan, _ = best_of(repeat, lambda: conn.execute("SELECT count(*) FROM child").fetchone())
@@ -90,7 +94,7 @@ def run_size(info, rows: int, repeat: int) -> list[str]:
     options = RunOptions(statement_timeout_ms=600_000)
 
     def pgvet(table, columns, max_gaps, collect_up_to=COLLECT_UP_TO, refs=REFS):
-        chosen = references(table, columns, rows, parents, refs)
+        chosen = references(table, columns, rows, estimates, refs)
         return best_of(repeat, lambda: count_orphans(target, chosen, jobs=1, options=options, max_gaps=max_gaps,
                                                      collect_up_to=collect_up_to))
     mixed_new, counts_new = pgvet("child", list(REFS), 10_000)

@@ -8,9 +8,11 @@ same snapshot):
    when there are at most `max_gaps` of them. A value is then an orphan exactly when it lies outside
    the range or is one of those gaps — which the counting scan decides with no join at all;
 1. one scan counts the rows and, for each reference, the rows with a value — and, for every
-   profiled reference, its orphans and distinct missing keys;
+   profiled reference, its orphans and distinct missing keys: the scan collects the orphan values
+   when the planner expects few of them, else a second scan filtered to the orphan rows counts
+   the distinct keys;
 2. each other reference gets a NOT EXISTS anti-join that counts orphans and the distinct missing keys
-   (only orphan rows reach the DISTINCT). When the child column leads a btree and the parent is
+   (only orphan rows reach the DISTINCT). When the child column leads a btree and the parent
    has 10k+ keys, hash joins are switched off for that statement so the planner merges two ordered index
    scans instead of building a parent hash table that outgrows the CPU caches.
 Why not one scan for all references: bench/orphans.md measured a chain of hash LEFT JOINs at
@@ -106,32 +108,49 @@ GAP_BUCKET = 256   # keys per bucket when looking for gaps: only buckets short o
 
 def key_range(conn: psycopg.Connection, ref: Reference, max_gaps: int) -> KeyRange | None:
     """The parent's key range and gaps, or None when it has more than `max_gaps` missing values (or
-    its key is not unique)."""
+    its key is not unique). The parent's row estimate only picks the cheaper way to find out."""
     parent, key = ref.ref_qualified(), sql.Identifier(ref.ref_columns[0])
     unique_key = UNIQUE_KEY.format(parent=sql.Literal(parent.as_string(conn)), column=sql.Literal(ref.ref_columns[0]))
-    lo, hi, keys, unique = conn.execute(sql.SQL("SELECT min({k}), max({k}), count({k}), {u} FROM {p}").format(
+    lo, hi, unique = conn.execute(sql.SQL("SELECT min({k}), max({k}), {u} FROM {p}").format(   # the index's ends
         k=key, p=parent, u=unique_key)).fetchone()
     if lo is None:
         return KeyRange(1, 0)                      # no parent at all: every value is an orphan
     span = hi - lo + 1
-    if not unique or span - keys > max_gaps:
+    if not unique or (ref.ref_rows and span - ref.ref_rows > 2 * max_gaps + GAP_BUCKET):
+        return None                                # by far more gaps than allowed: the key is not read
+    if ref.ref_rows >= span:                       # most likely gapless: counting the keys proves it
+        keys = conn.execute(sql.SQL("SELECT count({k}) FROM {p}").format(k=key, p=parent)).fetchone()[0]
+        if keys == span or span - keys > max_gaps:
+            return KeyRange(lo, hi) if keys == span else None
+    buckets = _short_buckets(conn, parent, key, lo, span, max_gaps)
+    return None if buckets is None else KeyRange(lo, hi, _gaps(conn, parent, key, lo, hi, buckets))
+
+
+def _short_buckets(conn: psycopg.Connection, parent: sql.Composable, key: sql.Identifier, lo: int, span: int,
+                   max_gaps: int) -> list[int] | None:
+    """The buckets of GAP_BUCKET values that miss keys (None: more than `max_gaps` keys missing): one
+    pass counts the keys per bucket (half the cost of a `lag()` window over every key)."""
+    w = sql.Literal(GAP_BUCKET)
+    per_bucket = sql.SQL("SELECT ({k}::bigint - {lo}) / {w} AS b, count(*) AS n FROM {p} WHERE {k} IS NOT NULL "
+                         "GROUP BY 1").format(k=key, p=parent, w=w, lo=sql.Literal(lo))
+    keys, filled, short = conn.execute(sql.SQL(
+        "SELECT coalesce(sum(n), 0)::bigint, count(*), coalesce(array_agg(b) FILTER (WHERE n < least({w}, {span} - b * {w})), "
+        "'{{}}') FROM ({q}) s").format(q=per_bucket, w=w, span=sql.Literal(span))).fetchone()
+    if span - keys > max_gaps:
         return None
-    if keys == span:
-        return KeyRange(lo, hi)                    # dense: no gap
-    return KeyRange(lo, hi, _gaps(conn, parent, key, lo, hi))
+    if filled < (span - 1) // GAP_BUCKET + 1:      # whole buckets without a key: found against the full list
+        short = conn.execute(sql.SQL(
+            "SELECT coalesce(array_agg(b.b), '{{}}') FROM generate_series(0::bigint, {last}) b(b) LEFT JOIN ({q}) s "
+            "ON s.b = b.b WHERE coalesce(s.n, 0) < least({w}, {span} - b.b * {w})").format(
+            q=per_bucket, w=w, span=sql.Literal(span), last=sql.Literal((span - 1) // GAP_BUCKET))).fetchone()[0]
+    return short
 
 
-def _gaps(conn: psycopg.Connection, parent: sql.Composable, key: sql.Identifier, lo: int, hi: int) -> tuple[int, ...]:
-    """The missing keys between `lo` and `hi` of a unique key: one pass counts the keys per bucket of
-    GAP_BUCKET values (half the cost of a `lag()` window over every key), then only the short buckets are read from
-    the key index and set against the values they should hold."""
-    w, span = sql.Literal(GAP_BUCKET), hi - lo + 1
-    buckets = conn.execute(sql.SQL(
-        "SELECT coalesce(array_agg(b.b), '{{}}') FROM generate_series(0::bigint, {last}) b(b) "
-        "LEFT JOIN (SELECT ({k}::bigint - {lo}) / {w} AS b, count(*) AS n FROM {p} WHERE {k} IS NOT NULL GROUP BY 1) s "
-        "ON s.b = b.b WHERE coalesce(s.n, 0) < least({w}, {span} - b.b * {w})").format(
-        k=key, p=parent, w=w, lo=sql.Literal(lo), span=sql.Literal(span),
-        last=sql.Literal((span - 1) // GAP_BUCKET))).fetchone()[0]
+def _gaps(conn: psycopg.Connection, parent: sql.Composable, key: sql.Identifier, lo: int, hi: int,
+          buckets: list[int]) -> tuple[int, ...]:
+    """The missing keys of the short `buckets`: only their keys are read from the key index and set
+    against the values they should hold."""
+    w = sql.Literal(GAP_BUCKET)
     start = sql.SQL("{} + b * {}").format(sql.Literal(lo), w)
     rows = conn.execute(sql.SQL(
         "SELECT g FROM unnest({bs}::bigint[]) b, generate_series({s}, least({hi}, {s} + {w} - 1)) g "
