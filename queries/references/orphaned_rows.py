@@ -11,7 +11,7 @@ params:
   sample_above_rows: 10000000
   sample_rows: 1000000
   max_gaps: 10000
-  collect_orphans_up_to: 100000
+  collect_orphans_up_to: 1000000
   hints_file: ""
   migrations_dir: ""
 sentence: "{table}.{column} holds {orphans:# value} with no matching {referenced_table} row: joins drop those rows and totals stop adding up"
