@@ -97,7 +97,9 @@ def profiled(ref: Reference, max_gaps: int) -> bool:
             and ref.ref_rows <= RANGE_MAX_PARENT_PER_CHILD * max(ref.rows, 1))
 
 
-UNIQUE_KEY = sql.SQL("""EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid
+# The key's unique index: NULL when it has none, else whether the column is NOT NULL too (count(*) then
+# counts its keys without reading the column).
+UNIQUE_KEY = sql.SQL("""(SELECT bool_or(a.attnotnull) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid
                                  AND a.attnum = i.indkey[0]
                            WHERE i.indrelid = {parent}::regclass AND i.indisunique AND i.indnkeyatts = 1
                              AND i.indpred IS NULL AND a.attname = {column})""")
@@ -111,15 +113,17 @@ def key_range(conn: psycopg.Connection, ref: Reference, max_gaps: int) -> KeyRan
     its key is not unique). The parent's row estimate only picks the cheaper way to find out."""
     parent, key = ref.ref_qualified(), sql.Identifier(ref.ref_columns[0])
     unique_key = UNIQUE_KEY.format(parent=sql.Literal(parent.as_string(conn)), column=sql.Literal(ref.ref_columns[0]))
-    lo, hi, unique = conn.execute(sql.SQL("SELECT min({k}), max({k}), {u} FROM {p}").format(   # the index's ends
+    lo, hi, not_null = conn.execute(sql.SQL("SELECT min({k}), max({k}), {u} FROM {p}").format(   # the index's ends
         k=key, p=parent, u=unique_key)).fetchone()
+    unique = not_null is not None
     if lo is None:
         return KeyRange(1, 0)                      # no parent at all: every value is an orphan
     span = hi - lo + 1
     if not unique or (ref.ref_rows and span - ref.ref_rows > 2 * max_gaps + GAP_BUCKET):
         return None                                # by far more gaps than allowed: the key is not read
     if ref.ref_rows >= span:                       # most likely gapless: counting the keys proves it
-        keys = conn.execute(sql.SQL("SELECT count({k}) FROM {p}").format(k=key, p=parent)).fetchone()[0]
+        keys = conn.execute(sql.SQL("SELECT count({k}) FROM {p}").format(
+            k=sql.SQL("*") if not_null else key, p=parent)).fetchone()[0]
         if keys == span or span - keys > max_gaps:
             return KeyRange(lo, hi) if keys == span else None
     buckets = _short_buckets(conn, parent, key, lo, span, max_gaps)
@@ -212,8 +216,10 @@ def counts_query(refs: list[Reference], sample_percent: float | None = None,
 def expected_orphans(conn: psycopg.Connection, refs: list[Reference], ranges: dict[str, KeyRange]) -> float:
     """The planner's estimate of the rows with a value outside their parent's key range (infinite when the
     child changed much since its statistics were gathered: new rows could all be orphans)."""
-    changed = conn.execute("SELECT coalesce(max(n_mod_since_analyze), 0) FROM pg_stat_all_tables WHERE relid = %s::regclass",
-                           (refs[0].qualified().as_string(conn),)).fetchone()[0]
+    child = refs[0].qualified().as_string(conn)   # a partitioned child: the rows changed in its partitions
+    changed = conn.execute("SELECT pg_stat_get_mod_since_analyze(%(c)s::regclass) + coalesce(sum("
+                           "pg_stat_get_mod_since_analyze(relid)), 0) FROM pg_partition_tree(%(c)s::regclass) "
+                           "WHERE relid <> %(c)s::regclass", {"c": child}).fetchone()[0]
     if changed > STALE_STATS_SHARE * max(refs[0].rows, 1):
         return math.inf
     test = sql.SQL(" OR ").join(range_orphan(r, ranges[r.key]) for r in refs if r.key in ranges)
