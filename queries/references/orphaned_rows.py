@@ -49,9 +49,9 @@ def findings(ctx):
             continue
         ref = c.reference
         how = "estimated from a sample of" if c.method == "sampled" else "among"
-        parents = f" (pointing at {c.missing_parents} missing parents)" if c.missing_parents else ""
+        parents = f" (pointing at {c.missing_parents:,} missing parents)" if c.missing_parents else ""
         rows.append(reference_row(
-            ref, f"{c.orphans} rows{parents} have no {ref.referenced_table} row, {how} {c.checked_rows} rows",
+            ref, f"{c.orphans:,} rows{parents} have no {ref.referenced_table} row, {how} {c.checked_rows:,} rows",
             fix=orphans_fix(ref), declared="yes" if ref.declared else "no", orphans=c.orphans, non_null=c.non_null,
             checked_rows=c.checked_rows, missing_parents=c.missing_parents, method=c.method,
             counted_by=c.counted_by,
